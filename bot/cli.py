@@ -1,0 +1,176 @@
+"""The command line and the one composition root: only here are objects built and wired together."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.config import ROOT, ConfigError, Settings
+from bot.kb import KbError, KnowledgeBase, catalogue_ids, load
+from bot.matcher import Matcher, Thresholds
+from bot.models import DISTRICTS, Address, Incoming, Outcome
+
+logger = logging.getLogger(__name__)
+
+
+def build_matcher(settings: Settings, kb: KnowledgeBase) -> Matcher:
+    return Matcher(kb, Thresholds(settings.answer_score, settings.margin, settings.suggest_score))
+
+
+def build_assistant(settings: Settings, kb: KnowledgeBase | None = None) -> Any:
+    """The dialog core on the configured database, migrations applied."""
+    from bot.core import Assistant
+    from bot.store import open_store
+
+    kb = kb or load(settings.faq_dir)
+    store = open_store(settings.database_url, settings.ticket_prefix)
+    return Assistant(kb, build_matcher(settings, kb), store, today=settings.bot_today)
+
+
+# ---- commands -------------------------------------------------------------------------------------------
+
+
+def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    """Chat in the console (the embedded default when no channel is configured)."""
+    from bot.channels import console
+
+    console.run(build_assistant(settings))
+    return 0
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    """One question through the dialog core, printed as the user would see it."""
+    from bot.render import as_text
+
+    assistant = build_assistant(settings)
+    incoming = Incoming(Address("cli", args.user), args.user, args.question, district=args.district)
+    for out in assistant.handle(incoming):
+        print(as_text(out))
+    return 0
+
+
+def _match_line(matcher: Matcher, line: str) -> dict[str, Any]:
+    try:
+        item = json.loads(line)
+        question = item["q"] if isinstance(item, dict) else None
+        if not isinstance(question, str):
+            raise ValueError("missing string field 'q'")
+    except (ValueError, KeyError) as exc:
+        return {"q": None, "outcome": Outcome.ESCALATE.value, "id": None, "score": 0.0, "candidates": [],
+                "error": f"bad input line: {exc}"}  # fmt: skip
+    m = matcher.match(question)
+    return {
+        "q": question,
+        "outcome": m.outcome.value,
+        "id": m.id,
+        "score": round(m.score, 1),
+        "candidates": [{"id": c.id, "score": c.score} for c in m.candidates],
+    }
+
+
+def cmd_match(settings: Settings, _args: argparse.Namespace) -> int:
+    """JSON Lines in ({"q": …}), one decision per line out, in order."""
+    matcher = build_matcher(settings, load(settings.faq_dir))
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        print(json.dumps(_match_line(matcher, line), ensure_ascii=False), flush=False)
+    sys.stdout.flush()
+    return 0
+
+
+def default_catalogue() -> Path | None:
+    for path in (os.environ.get("FAQ_CATALOGUE"), ROOT.parent / "shared" / "faq-topics.yaml"):
+        if path and Path(path).is_file():
+            return Path(path)
+    return None
+
+
+def faq_report(settings: Settings, catalogue: Path | None) -> tuple[list[str], list[str]]:
+    """(errors, infos) for `faq check`; raises KbError when the files themselves are invalid."""
+    kb = load(settings.faq_dir)
+    matcher = build_matcher(settings, kb)
+    errors: list[str] = []
+    infos: list[str] = []
+    if catalogue is None:
+        infos.append("未找到主题目录（FAQ_CATALOGUE 或 ../shared/faq-topics.yaml），跳过目录核对")
+    else:
+        missing = [i for i in catalogue_ids(catalogue) if i not in kb.entries]
+        errors += [f"目录中的主题缺失: {i}" for i in missing]
+    weak = 0
+    for entry in kb.entries.values():
+        for phrasing in (entry.question, *entry.alternates):
+            m = matcher.match(phrasing)
+            if m.outcome is Outcome.ANSWER and m.id != entry.id:
+                errors.append(f"{entry.file}: 条目 {entry.id}: 问法“{phrasing}”被匹配到 {m.id}（冲突）")
+            elif m.outcome is not Outcome.ANSWER:
+                weak += 1
+    today = settings.bot_today()
+    expired = [e.id for e in kb.entries.values() if e.expired_on(today)]
+    if expired:
+        infos.append(f"{len(expired)} 个条目的政策有效期已于 {today} 前到期（回答中会注明）: {', '.join(expired)}")
+    if weak:
+        infos.append(f"{weak} 个问法未被直接回答（给出候选或转人工），可考虑调整")
+    n_alt = sum(len(e.alternates) for e in kb.entries.values())
+    infos.insert(0, f"{len(kb.entries)} 个条目，{n_alt} 个问法，{len(kb.categories)} 个类别，{len(kb.synonyms)} 个同义词")
+    return errors, infos
+
+
+def cmd_faq_check(settings: Settings, args: argparse.Namespace) -> int:
+    """Validate the knowledge base; non-zero exit on any error."""
+    catalogue = Path(args.catalogue) if args.catalogue else default_catalogue()
+    try:
+        errors, infos = faq_report(settings, catalogue)
+    except KbError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for line in infos:
+        print(f"信息: {line}")
+    for line in errors:
+        print(f"错误: {line}")
+    print("FAQ 检查未通过" if errors else "FAQ 检查通过")
+    return 1 if errors else 0
+
+
+# ---- parser ---------------------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="run_bot.py", description="fugong-bot: 复工复产政策咨询机器人")
+    sub = ap.add_subparsers(dest="command")
+    ask = sub.add_parser("ask", help="ask one question through the dialog core")
+    ask.add_argument("question")
+    ask.add_argument("--district", choices=[*DISTRICTS, "其他"])
+    ask.add_argument("--user", default="cli", help="user id (default: cli)")
+    ask.set_defaults(func=cmd_ask)
+    match = sub.add_parser("match", help='JSON Lines {"q": …} on stdin → one decision per line')
+    match.set_defaults(func=cmd_match)
+    faq = sub.add_parser("faq", help="knowledge-base tools")
+    faq_sub = faq.add_subparsers(dest="faq_command", required=True)
+    check = faq_sub.add_parser("check", help="validate faq/ and report collisions, expiry, catalogue gaps")
+    check.add_argument("--catalogue", help="topic catalogue (default: FAQ_CATALOGUE or ../shared/faq-topics.yaml)")
+    check.set_defaults(func=cmd_faq_check)
+    ap.set_defaults(func=cmd_run)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        sys.exit(f"配置错误: {exc}")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        code = args.func(settings, args)
+    except KbError as exc:
+        sys.exit(str(exc))
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)

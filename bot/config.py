@@ -1,0 +1,89 @@
+"""Settings, read once from the environment (and an optional `.env`) in `cli.main()`.
+
+Every field documents its variable; the README's configuration table lists the same names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test — SQLAlchemy URL; default: SQLite file in the working dir.
+    database_url: str = "sqlite:///fugong-bot.db"
+    # FAQ_DIR=/srv/faq — the knowledge base folder.
+    faq_dir: Path = ROOT / "faq"
+    # BOT_TODAY=2020-03-21 — the date the bot judges policy validity by; default: today in Asia/Shanghai.
+    today: dt.date | None = None
+    # MATCH_ANSWER_SCORE=62 — lowest score (0–100) that may be answered directly.
+    answer_score: float = 62.0
+    # MATCH_MARGIN=8 — how far the best entry must lead the runner-up to be answered directly.
+    margin: float = 8.0
+    # MATCH_SUGGEST_SCORE=45 — lowest score offered as a suggestion; below it the question is escalated.
+    suggest_score: float = 45.0
+    # TICKET_PREFIX=FG — prefix of ticket numbers such as FG20200321-0007.
+    ticket_prefix: str = "FG"
+    # LOG_LEVEL=INFO
+    log_level: str = "WARNING"
+    # Channel settings, used when present (see README).
+    telegram_token: str | None = None
+    wechat_token: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def bot_today(self) -> dt.date:
+        return self.today or dt.datetime.now(TZ).date()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
+        """Build settings from `env` (default: os.environ, after loading `.env` if one exists)."""
+        if env is None:
+            if dotenv is None:
+                dotenv = Path.cwd() / ".env"
+            if dotenv.is_file():
+                from dotenv import load_dotenv
+
+                load_dotenv(dotenv, override=False)
+            env = os.environ
+        defaults = cls()
+
+        def num(name: str, default: float) -> float:
+            raw = env.get(name)
+            if raw in (None, ""):
+                return default
+            try:
+                return float(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r}: expected a number") from None
+
+        today = None
+        if env.get("BOT_TODAY"):
+            try:
+                today = dt.date.fromisoformat(env["BOT_TODAY"])
+            except ValueError:
+                raise ConfigError(f"BOT_TODAY={env['BOT_TODAY']!r}: expected YYYY-MM-DD") from None
+        return cls(
+            database_url=env.get("DATABASE_URL") or defaults.database_url,
+            faq_dir=Path(env["FAQ_DIR"]) if env.get("FAQ_DIR") else defaults.faq_dir,
+            today=today,
+            answer_score=num("MATCH_ANSWER_SCORE", defaults.answer_score),
+            margin=num("MATCH_MARGIN", defaults.margin),
+            suggest_score=num("MATCH_SUGGEST_SCORE", defaults.suggest_score),
+            ticket_prefix=env.get("TICKET_PREFIX") or defaults.ticket_prefix,
+            log_level=(env.get("LOG_LEVEL") or defaults.log_level).upper(),
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            wechat_token=env.get("WECHAT_TOKEN") or None,
+            extra={k: v for k, v in env.items() if k.startswith(("TELEGRAM_", "WECHAT_"))},
+        )

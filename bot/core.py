@@ -1,0 +1,345 @@
+"""The channel-agnostic dialog core: one incoming message in, the replies out.
+
+It never imports a channel library and never does network I/O; channels translate and deliver. Every
+exchange is recorded atomically with the user's state, and a channel message seen before gets the replies
+it got the first time, so re-deliveries neither answer twice nor open a second ticket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.config import TZ
+from bot.kb import KnowledgeBase
+from bot.matcher import Matcher
+from bot.models import DISTRICTS, Address, Candidate, FaqEntry, Incoming, Option, Outcome, Outgoing, Ticket
+from bot.store.base import Exchange, NewTicket, Store, UserState
+from bot.text import fold
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 500  # what the matcher reads of one message; the whole text is still recorded
+OTHER_DISTRICT = "其他"
+HUMAN_WORDS = ("转人工", "人工客服", "人工服务", "找人工", "人工", "客服", "真人")
+HELP_WORDS = ("/help", "帮助", "help", "菜单", "使用说明", "怎么用", "你能做什么", "你可以做什么", "你会什么", "你是谁", "功能")
+STATUS_WORDS = ("/status", "查询工单", "我的工单", "工单查询", "工单进度", "查工单", "进度查询")
+TOPIC_WORDS = ("/topics", "政策目录", "问题目录", "目录", "分类", "常见问题")
+DISTRICT_WORDS = ("/district", "切换区县", "选择区县", "修改区县", "更换区县", "区县")
+START_WORDS = ("/start", "开始", "subscribe")
+_SMALLTALK_RE = re.compile(r"(好的|好滴|好|嗯|哦|噢|ok|okay|收到|明白了|明白|知道了|了解了|懂了|行|可以|谢谢|谢|你|您|了|啊|呀|哈|的|再见|拜拜|bye|没事了|没有了|没了|\s)+")
+_GREETING_RE = re.compile(r"(你好|您好|在吗|在不在|hello|hi|早上好|下午好|晚上好|有人吗)")
+_DIGITS_RE = re.compile(r"^\s*(\d{1,2})\s*$")
+_DISTRICT_ALIASES = {"二七": "二七区", "上街": "上街区", "中牟": "中牟县"}
+
+NONTEXT_REPLY = "抱歉，我暂时只能读懂文字消息。请用文字描述您的问题，例如“社保费能缓缴吗”；需要人工帮助请回复“转人工”。"
+EMPTY_REPLY = "您好，请用一句话描述您想咨询的复工复产政策问题，例如“稳岗返还怎么申请”。"
+WELCOME = (
+    "您好！我是复工复产政策咨询助手，可以解答社保减免缓缴、稳岗返还、用工补贴、劳动关系、税费、"
+    "房租水电气、复工防疫等惠企政策问题。\n请先选择您企业所在的区县，以便按本区县口径答复："
+)
+HELP_TEXT = (
+    "使用说明：\n"
+    "· 直接输入问题，如“社保费能缓缴吗”“稳岗返还怎么申请”；\n"
+    "· 回复“政策目录”按类别浏览常见问题；\n"
+    "· 回复“切换区县”设置企业所在区县（二七区、上街区、中牟县）；\n"
+    "· 回复“转人工”由工作人员答复，回复“查询工单”查看处理进度。"
+)
+
+
+@dataclass
+class Turn:
+    """What the core decided for one incoming message, before it is recorded."""
+
+    outcome: str
+    replies: list[Outgoing] = field(default_factory=list)
+    faq_id: str | None = None
+    score: float | None = None
+    candidates: tuple[Candidate, ...] = ()
+    ticket: Ticket | None = None
+
+
+def numbered(options: tuple[Option, ...]) -> list[Option]:
+    """The options a text channel shows with numbers; the user may reply with the number."""
+    return [o for o in options if o.kind in ("pick", "topic", "district")]
+
+
+def district_options() -> tuple[Option, ...]:
+    return tuple(Option(d, f"district:{d}", "district") for d in (*DISTRICTS, OTHER_DISTRICT))
+
+
+def format_validity(entry: FaqEntry, today: dt.date) -> str | None:
+    """One line on the policy period; says plainly when it has expired as of `today`."""
+    if not entry.valid_from and not entry.valid_until:
+        return None
+    start = entry.valid_from.isoformat() if entry.valid_from else "发布之日"
+    end = entry.valid_until.isoformat() if entry.valid_until else "另行通知"
+    line = f"有效期：{start} 至 {end}"
+    if entry.expired_on(today):
+        line += "（该政策已到期，以上为当时的规定，仅供参考；现行规定请咨询负责部门）"
+    elif entry.valid_from and entry.valid_from > today:
+        line += "（尚未开始执行）"
+    return line
+
+
+def format_answer(entry: FaqEntry, district: str | None, today: dt.date) -> str:
+    """The full answer as a user reads it: question, district wording, sources, validity, department."""
+    lines = [f"【{entry.question}】", entry.answer_for(district)]
+    lines.append("依据：" + "；".join(s.cite() for s in entry.sources))
+    validity = format_validity(entry, today)
+    if validity:
+        lines.append(validity)
+    lines.append(f"负责部门：{entry.department_for(district)}")
+    if district in entry.regions:
+        lines.append(f"（已按{district}口径答复）")
+    elif entry.regions and not district:
+        lines.append(f"提示：{'、'.join(entry.regions)}另有具体口径，回复“切换区县”选择您所在区县可查看。")
+    return "\n".join(lines)
+
+
+class Assistant:
+    """Answers enterprise users: FAQ answers, suggestions, tickets, district, help and status."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        matcher: Matcher,
+        store: Store,
+        today: Callable[[], dt.date],
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(TZ),
+    ) -> None:
+        self.kb = kb
+        self.matcher = matcher
+        self.store = store
+        self.today = today
+        self.clock = clock
+
+    # ---- entry point ---------------------------------------------------------------------------------------
+
+    def handle(self, inc: Incoming) -> list[Outgoing]:
+        """Reply to one incoming message; a re-delivered channel message gets its first replies again."""
+        if inc.message_id:
+            previous = self.store.replies_to(inc.address, inc.message_id)
+            if previous is not None:
+                return previous
+        at = self.clock()
+        user = self.store.user(inc.address.channel, inc.user_id)
+        if inc.user_name and not user.name:
+            user.name = inc.user_name
+        if inc.district in (*DISTRICTS, OTHER_DISTRICT):
+            user.district = None if inc.district == OTHER_DISTRICT else inc.district
+        turn = self._dispatch(inc, user, at)
+        shown = [o.action for r in turn.replies for o in numbered(r.options)]
+        user.state["options"] = shown
+        exchange = Exchange(
+            incoming=inc,
+            at=at,
+            user=user,
+            replies=tuple(turn.replies),
+            outcome=turn.outcome,
+            faq_id=turn.faq_id,
+            score=turn.score,
+            candidates=turn.candidates,
+            ticket_id=turn.ticket.id if turn.ticket else None,
+        )
+        replies = self.store.record(exchange)
+        logger.info(
+            "%s user=%s outcome=%s faq=%s ticket=%s",
+            inc.address.channel, inc.user_id, turn.outcome, turn.faq_id, turn.ticket.number if turn.ticket else None,
+        )  # fmt: skip
+        return replies
+
+    def _dispatch(self, inc: Incoming, user: UserState, at: dt.datetime) -> Turn:
+        if inc.action:
+            return self._action(inc, inc.action, user, at)
+        if inc.kind == "event":
+            return self._start(inc)
+        if inc.kind != "text":
+            return self._say(inc, "nontext", NONTEXT_REPLY, (Option("转人工", "human", "human"),))
+        text = inc.text.strip()
+        if not text:
+            return self._say(inc, "empty", EMPTY_REPLY)
+        picked = _DIGITS_RE.match(text)
+        options = user.state.get("options") or []
+        if picked and 1 <= int(picked.group(1)) <= len(options):
+            return self._action(inc, options[int(picked.group(1)) - 1], user, at)
+        command = self._command(inc, text, user, at)
+        if command is not None:
+            return command
+        self._remember_district(text, user)
+        return self._question(inc, text, user, at)
+
+    # ---- commands and small talk -------------------------------------------------------------------------
+
+    def _command(self, inc: Incoming, text: str, user: UserState, at: dt.datetime) -> Turn | None:
+        word = fold(text).strip().rstrip("。.!！?？").strip()
+        if word.startswith("/"):
+            word = word.split()[0].split("@")[0]
+        if word in START_WORDS:
+            return self._start(inc)
+        if word in HELP_WORDS:
+            return self._say(inc, "help", HELP_TEXT)
+        if word in STATUS_WORDS:
+            return self._status(inc)
+        if word in TOPIC_WORDS:
+            return self._topics(inc)
+        if word in DISTRICT_WORDS:
+            return self._say(inc, "district_prompt", "请选择企业所在的区县：", district_options())
+        if word in DISTRICTS or word in _DISTRICT_ALIASES or word == OTHER_DISTRICT:
+            return self._set_district(inc, _DISTRICT_ALIASES.get(word, word), user)
+        if word in HUMAN_WORDS:
+            return self._human(inc, user, at)
+        if word.startswith("/"):
+            return self._say(inc, "unknown_command", "抱歉，没有这个命令。" + HELP_TEXT)
+        if not _SMALLTALK_RE.sub("", _GREETING_RE.sub("", word)):
+            if _GREETING_RE.search(word):
+                return self._say(inc, "greeting", "您好！请直接输入您想咨询的复工复产政策问题。")
+            return self._say(inc, "thanks", "不客气！还有其他问题可以随时问我。")
+        return None
+
+    def _say(self, inc: Incoming, outcome: str, text: str, options: tuple[Option, ...] = ()) -> Turn:
+        return Turn(outcome, [Outgoing(inc.address, text, options)])
+
+    def _start(self, inc: Incoming) -> Turn:
+        return self._say(inc, "welcome", WELCOME, district_options())
+
+    def _remember_district(self, text: str, user: UserState) -> None:
+        """A district named in a question is remembered, so the answer uses its wording."""
+        for alias, district in (*((d, d) for d in DISTRICTS), *_DISTRICT_ALIASES.items()):
+            if alias in text:
+                user.district = district
+                return
+
+    def _set_district(self, inc: Incoming, district: str, user: UserState) -> Turn:
+        user.district = None if district == OTHER_DISTRICT else district
+        if user.district:
+            text = f"已设置为{district}，之后将按{district}的口径答复。请输入您的问题。"
+        else:
+            text = "好的，将按省、市通用口径答复。请输入您的问题。"
+        return self._say(inc, "district", text)
+
+    def _status(self, inc: Incoming) -> Turn:
+        tickets = self.store.tickets_of(inc.address.channel, inc.user_id)
+        if not tickets:
+            return self._say(inc, "status", "您目前没有工单。需要人工帮助时请回复“转人工”。")
+        lines = ["您的工单："]
+        for t in tickets:
+            when = t.created_at.astimezone(TZ).strftime("%m-%d %H:%M")
+            question = t.question if len(t.question) <= 30 else t.question[:30] + "…"
+            lines.append(f"· {t.number}｜{t.status.value}｜{when}｜{question}")
+        return self._say(inc, "status", "\n".join(lines))
+
+    def _topics(self, inc: Incoming) -> Turn:
+        options = tuple(Option(c, f"topic:{c}", "topic") for c in self.kb.categories)
+        return self._say(inc, "topics", "请选择问题类别：", options)
+
+    # ---- questions, answers and tickets ------------------------------------------------------------------
+
+    def _question(self, inc: Incoming, text: str, user: UserState, at: dt.datetime) -> Turn:
+        match = self.matcher.match(text[:MAX_QUESTION_CHARS])
+        user.state["last_question"] = text
+        if match.outcome is Outcome.ANSWER and match.id:
+            user.state["misses"] = 0
+            turn = self._answer(inc, self.kb.entries[match.id], user)
+            turn.score, turn.candidates = match.score, match.candidates
+            return turn
+        misses = int(user.state.get("misses") or 0) + 1
+        user.state["misses"] = misses
+        if match.outcome is Outcome.SUGGEST and misses < 2:
+            options = tuple(Option(self.kb.entries[c.id].question, f"pick:{c.id}") for c in match.candidates)
+            turn = self._say(
+                inc,
+                "suggest",
+                "没有找到完全对应的答案，您想问的是下面哪一个？都不是请回复“转人工”。",
+                (*options, Option("都不是，转人工", "human", "human")),
+            )
+            turn.score, turn.candidates = match.score, match.candidates
+            return turn
+        turn = self._open_ticket(inc, text, user, at, match.candidates)
+        turn.score = match.score
+        return turn
+
+    def _answer(self, inc: Incoming, entry: FaqEntry, user: UserState) -> Turn:
+        user.state["last_answer"] = entry.id
+        options = [Option(self.kb.entries[r].question, f"pick:{r}") for r in entry.related]
+        options += [
+            Option("👍有帮助", f"feedback:up:{entry.id}", "feedback"),
+            Option("👎没帮助", f"feedback:down:{entry.id}", "feedback"),
+            Option("转人工", "human", "human"),
+        ]
+        text = format_answer(entry, user.district, self.today())
+        if entry.related:
+            text += "\n\n您可能还想了解："
+        return Turn("answer", [Outgoing(inc.address, text, tuple(options))], faq_id=entry.id)
+
+    def _human(self, inc: Incoming, user: UserState, at: dt.datetime) -> Turn:
+        question = user.state.get("last_question")
+        if not question:
+            user.state["awaiting_human"] = True
+            return self._say(inc, "human_prompt", "好的，请用一句话描述您的问题，我会直接转给工作人员。")
+        return self._open_ticket(inc, question, user, at, ())
+
+    def _open_ticket(
+        self, inc: Incoming, question: str, user: UserState, at: dt.datetime, candidates: tuple[Candidate, ...]
+    ) -> Turn:
+        top = self.kb.entries.get(candidates[0].id) if candidates else None
+        ticket = self.store.open_ticket(
+            NewTicket(
+                address=inc.address,
+                user_id=inc.user_id,
+                question=question,
+                at=at,
+                source_message_id=inc.message_id,
+                district=user.district,
+                enterprise=user.enterprise,
+                contact=user.contact,
+                candidates=candidates,
+                category=top.category if top else None,
+                department=top.department_for(user.district) if top else None,
+                context=tuple(self.store.recent_turns(inc.address)),
+            )
+        )
+        user.state.update(misses=0, last_question=None, awaiting_human=False)
+        text = (
+            f"您的问题已转交工作人员处理，工单号：{ticket.number}。\n"
+            "工作人员会在工作时间内尽快答复，答复将直接发送到本对话；回复“查询工单”可查看进度。"
+        )
+        return Turn("escalate", [Outgoing(inc.address, text, ticket_number=ticket.number)], ticket=ticket,
+                    candidates=candidates)  # fmt: skip
+
+    # ---- button / number actions -------------------------------------------------------------------------
+
+    def _action(self, inc: Incoming, action: str, user: UserState, at: dt.datetime) -> Turn:
+        kind, _, arg = action.partition(":")
+        if kind == "pick" and arg in self.kb.entries:
+            user.state["misses"] = 0
+            turn = self._answer(inc, self.kb.entries[arg], user)
+            turn.outcome = "pick"
+            return turn
+        if kind == "district":
+            return self._set_district(inc, arg, user)
+        if kind == "human":
+            return self._human(inc, user, at)
+        if kind == "topic":
+            entries = self.kb.in_category(arg)
+            if entries:
+                options = tuple(Option(e.question, f"pick:{e.id}") for e in entries)
+                return self._say(inc, "topic", f"{arg}类常见问题：", options)
+        if kind == "topics":
+            return self._topics(inc)
+        if kind == "feedback":
+            vote, _, faq_id = arg.partition(":")
+            if vote == "up":
+                return Turn("feedback_up", [Outgoing(inc.address, "感谢您的反馈！")], faq_id=faq_id)
+            text = "抱歉没能帮到您。回复“转人工”，工作人员会直接答复您。"
+            return Turn("feedback_down", [Outgoing(inc.address, text, (Option("转人工", "human", "human"),))],
+                        faq_id=faq_id)  # fmt: skip
+        logger.warning("unknown action %r from %s", action, inc.address.channel)
+        return self._say(inc, "unknown_action", "抱歉，这个选项已失效，请直接输入您的问题。")
+
+
+def reply_address(inc: Incoming) -> Address:
+    return inc.address

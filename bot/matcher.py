@@ -1,0 +1,244 @@
+"""Match a free-text question to an FAQ entry: answer, suggest, or escalate — never guess.
+
+How a question is scored, and why:
+1. `Normalizer` folds width/script/case, drops filler and punctuation, maps synonyms to one form.
+2. Typos and pinyin are repaired against the FAQ's own vocabulary by pinyin (社宝→社保, shebao→社保), but only
+   where the written form is not itself a known word, so 工商 never becomes 工伤.
+3. jieba segments with the FAQ's keywords and synonyms as a user dictionary (稳岗返还 stays whole).
+4. Tokens are weighted by how rare they are across entries (IDF); a token the FAQ never uses weighs like a rare
+   one, so "社保卡密码" is not explained by any 社保 entry.
+5. An inverted index over tokens gives candidates (posting lists are capped by impact so the cost per query does
+   not grow with the FAQ), which are then scored by: how much of the question the entry explains, how much of
+   the best phrasing the question covers, and a rapidfuzz character similarity for typos and word order.
+6. Out-of-scope exemplars (`faq/out-of-scope.yaml`) compete like entries; when one wins, we escalate.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import jieba
+from pypinyin import Style, lazy_pinyin
+from rapidfuzz import fuzz
+
+from bot.kb import KnowledgeBase
+from bot.models import Candidate, Match, Outcome
+from bot.text import Normalizer
+
+logger = logging.getLogger(__name__)
+jieba.setLogLevel(logging.WARNING)
+
+OOS_PREFIX = "oos:"
+STOPWORDS = frozenset(
+    """的 了 吗 呢 吧 啊 呀 哦 嘛 么 是 不是 有 没有 有没有 在 我 我们 咱们 俺 你 你们 您 他 她 它 他们 这 那 这个 那个 这些
+    那些 个 能 能不能 可以 可不可以 可否 是否 怎么 怎么样 怎样 怎么办 如何 什么 啥 哪些 哪里 哪儿 多少 几 要 要不要 需要 会 会不会
+    还 还是 就 都 也 和 与 及 或 或者 对 给 把 被 让 请 一下 下 一 就是 但是 但 因为 所以 如果 的话 呗 嗯 哈 该 应该 应当 一般
+    目前 现在 今年 已经 之前 之后 以后 里 上 中 后 前 时候 情况 问题 问 想 知道 了解 吧 者 其 之 以 为 从 于 并 而 又 再 多 很 太
+    比较 具体 相关 方面 有关 关于 一些 有些 这样 那样 这种 那种 谁 吗 么 不 没""".split()
+)
+_LATIN_RE = re.compile(r"[a-z]+")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    answer: float = 62.0
+    margin: float = 8.0
+    suggest: float = 45.0
+
+
+@dataclass(frozen=True)
+class _Phrasing:
+    entry: int  # index into Matcher._ids
+    text: str  # normalized, no spaces
+    tokens: frozenset[str]
+    weight: float  # sum of token weights, for coverage
+
+
+class Matcher:
+    """Built once at start-up from a KnowledgeBase; `match()` is then cheap and side-effect free."""
+
+    # Score weights: question explained by the entry, phrasing covered by the question, character similarity.
+    W_QUERY, W_PHRASE, W_FUZZ = 0.45, 0.30, 0.25
+    MAX_POSTINGS = 400  # impact-ordered cap per token: bounds the work per query at any FAQ size
+    TOP_ENTRIES = 12  # entries that get the (costlier) rapidfuzz pass
+
+    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, normalizer: Normalizer | None = None):
+        self.kb = kb
+        self.thresholds = thresholds or Thresholds()
+        self.normalize = normalizer or Normalizer(kb.synonyms)
+        self.overrides = {self.normalize.clean(q): target for q, target in kb.overrides.items()}
+        self._tokenizer = jieba.Tokenizer()
+        self._tokenizer.initialize()
+        self._general_freq: dict[str, int] = self._tokenizer.FREQ
+        domain_words = {w for e in kb.entries.values() for w in e.keywords}
+        domain_words |= set(kb.synonyms.values())
+        for word in domain_words:
+            word = self.normalize(word)
+            if len(word) >= 2 and " " not in word:
+                self._tokenizer.add_word(word, freq=200_000)
+        self._build(kb)
+
+    # ---- index -------------------------------------------------------------------------------------------
+
+    def _build(self, kb: KnowledgeBase) -> None:
+        self._ids: list[str] = []
+        texts: list[tuple[int, str]] = []
+        for entry in kb.entries.values():
+            idx = len(self._ids)
+            self._ids.append(entry.id)
+            for phrasing in (entry.question, *entry.alternates, *entry.keywords):
+                texts.append((idx, phrasing))
+        for i, phrasing in enumerate(kb.out_of_scope):
+            idx = len(self._ids)
+            self._ids.append(f"{OOS_PREFIX}{i}")
+            texts.append((idx, phrasing))
+        tokenized = [(idx, self.normalize(t)) for idx, t in texts]
+        token_sets = [(idx, norm, frozenset(self._tokens(norm))) for idx, norm in tokenized]
+        vocab: dict[int, set[str]] = defaultdict(set)
+        for idx, _, toks in token_sets:
+            vocab[idx] |= toks
+        self._vocab = {idx: frozenset(v) for idx, v in vocab.items()}
+        df: dict[str, int] = defaultdict(int)
+        for toks in self._vocab.values():
+            for t in toks:
+                df[t] += 1
+        n = max(len(self._vocab), 1)
+        self._idf = {t: math.log(1 + n / d) for t, d in df.items()}
+        self._unknown_weight = math.log(1 + n / 1.5)  # a word the FAQ never uses weighs like a rare one
+        self._phrasings = [
+            _Phrasing(idx, norm.replace(" ", ""), toks, sum(self._idf[t] for t in toks) or 1.0)
+            for idx, norm, toks in token_sets
+            if toks
+        ]
+        postings: dict[str, list[int]] = defaultdict(list)
+        for pi, ph in enumerate(self._phrasings):
+            for t in ph.tokens:
+                postings[t].append(pi)
+        self._postings = {
+            t: tuple(sorted(pis, key=lambda pi: self._phrasings[pi].weight)[: self.MAX_POSTINGS])
+            for t, pis in postings.items()
+        }
+        self._by_pinyin: dict[tuple[str, ...], str] = {}
+        for token in sorted(df, key=lambda t: -df[t]):
+            if len(token) >= 2 and _CJK_RE.search(token):
+                self._by_pinyin.setdefault(tuple(lazy_pinyin(token, style=Style.NORMAL)), token)
+        self._by_joined_pinyin = {"".join(k): v for k, v in self._by_pinyin.items()}
+        self._pinyin_cache: dict[str, str] = {}
+        logger.info("matcher index: %d entries, %d phrasings, %d tokens", len(kb.entries), len(self._phrasings), n)
+
+    def _tokens(self, norm: str) -> list[str]:
+        return [t for t in self._tokenizer.lcut(norm) if t.strip() and t not in STOPWORDS]
+
+    # ---- query -------------------------------------------------------------------------------------------
+
+    def _char_pinyin(self, ch: str) -> str:
+        py = self._pinyin_cache.get(ch)
+        if py is None:
+            py = lazy_pinyin(ch, style=Style.NORMAL)[0]
+            self._pinyin_cache[ch] = py
+        return py
+
+    def _repair(self, norm: str) -> str:
+        """Replace misspelt or pinyin-typed domain words by the FAQ's own spelling."""
+        norm = _LATIN_RE.sub(lambda m: self._by_joined_pinyin.get(m.group(0), m.group(0)), norm)
+        if not self._by_pinyin:
+            return norm
+        out: list[str] = []
+        i = 0
+        while i < len(norm):
+            step, piece_out = 1, norm[i]
+            for size in (4, 3, 2):
+                piece = norm[i : i + size]
+                if len(piece) < size or not all(_CJK_RE.match(c) for c in piece):
+                    continue
+                if piece in self._idf or self._general_freq.get(piece, 0) > 0:
+                    break  # a real word as written: keep it
+                word = self._by_pinyin.get(tuple(self._char_pinyin(c) for c in piece))
+                if word is not None:
+                    step, piece_out = size, word
+                    break
+            out.append(piece_out)
+            i += step
+        return "".join(out)
+
+    def analyse(self, text: str) -> tuple[str, dict[str, float]]:
+        """The normalized question and its weighted content tokens (exposed for reports and debugging)."""
+        norm = self._repair(self.normalize(text))
+        weights: dict[str, float] = {}
+        for t in self._tokens(norm):
+            w = self._idf.get(t)
+            if w is None:
+                w = self._unknown_weight * (0.5 if len(t) == 1 else 1.0)
+            weights[t] = w
+        return norm, weights
+
+    def match(self, text: str) -> Match:
+        """Decide answer / suggest / escalate for one question."""
+        target = self.overrides.get(self.normalize.clean(text), ...)
+        if target is None:
+            return Match(Outcome.ESCALATE, reason="override")
+        if isinstance(target, str):
+            return Match(Outcome.ANSWER, (Candidate(target, 100.0),), reason="override")
+        norm, weights = self.analyse(text)
+        if not weights:
+            return Match(Outcome.ESCALATE, reason="empty")
+        ranked = self._rank(norm.replace(" ", ""), weights)
+        return self._decide(ranked)
+
+    def _rank(self, flat: str, weights: dict[str, float]) -> list[tuple[str, float]]:
+        total = sum(weights.values())
+        phrase_cov: dict[int, float] = defaultdict(float)
+        for t, w in weights.items():
+            for pi in self._postings.get(t, ()):
+                phrase_cov[pi] += w
+        if not phrase_cov:
+            return []
+        coarse: dict[int, float] = {}
+        best_phrase: dict[int, float] = {}
+        for pi, covered in phrase_cov.items():
+            ph = self._phrasings[pi]
+            pc = min(covered / ph.weight, 1.0)
+            if pc > best_phrase.get(ph.entry, -1.0):
+                best_phrase[ph.entry] = pc
+        for idx, pc in best_phrase.items():
+            vocab = self._vocab[idx]
+            qc = sum(w for t, w in weights.items() if t in vocab) / total
+            coarse[idx] = self.W_QUERY * qc + self.W_PHRASE * pc
+        top = sorted(coarse, key=coarse.__getitem__, reverse=True)[: self.TOP_ENTRIES]
+        top_set = set(top)
+        best_fuzz: dict[int, float] = defaultdict(float)
+        for pi in phrase_cov:
+            ph = self._phrasings[pi]
+            if ph.entry in top_set:
+                r = fuzz.ratio(flat, ph.text) / 100.0
+                if r > best_fuzz[ph.entry]:
+                    best_fuzz[ph.entry] = r
+        scored = [(self._ids[idx], 100.0 * (coarse[idx] + self.W_FUZZ * best_fuzz[idx])) for idx in top]
+        scored.sort(key=lambda x: -x[1])
+        return scored
+
+    def _decide(self, ranked: list[tuple[str, float]]) -> Match:
+        th = self.thresholds
+        in_scope = [(i, s) for i, s in ranked if not i.startswith(OOS_PREFIX)]
+        candidates = tuple(Candidate(i, round(s, 1)) for i, s in in_scope[:3] if s >= th.suggest * 0.75)
+        if not in_scope:
+            return Match(Outcome.ESCALATE, reason="no-candidate")
+        best = in_scope[0][1]
+        oos = next((s for i, s in ranked if i.startswith(OOS_PREFIX)), 0.0)
+        if oos >= best and oos >= th.suggest:
+            return Match(Outcome.ESCALATE, candidates, reason="out-of-scope")
+        runner_up = in_scope[1][1] if len(in_scope) > 1 else 0.0
+        if best >= th.answer and best - runner_up >= th.margin:
+            return Match(Outcome.ANSWER, candidates, reason="score")
+        if best >= th.suggest:
+            return Match(Outcome.SUGGEST, candidates, reason="margin" if best >= th.answer else "score")
+        return Match(Outcome.ESCALATE, candidates, reason="low-score")
+
+    def entry_ids(self) -> Iterable[str]:
+        return (i for i in self._ids if not i.startswith(OOS_PREFIX))

@@ -1,0 +1,180 @@
+"""Plain frozen data that crosses the seams between core, channels, storage and the matcher.
+
+Nothing here imports a channel library or touches the database, so every layer can share these types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+DISTRICTS: tuple[str, ...] = ("二七区", "上街区", "中牟县")
+"""The districts with their own answer variants; any other district gets the default answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a reply goes: a channel and a chat in it, so a staff answer can reach any channel."""
+
+    channel: str  # "console" | "telegram" | "wechat" | "hotline" | "cli"
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message (or button press) from an enterprise user, already stripped of channel specifics."""
+
+    address: Address
+    user_id: str
+    text: str = ""
+    kind: str = "text"  # "text" | "image" | "voice" | "video" | "sticker" | "file" | "location" | "link" | "event"
+    action: str | None = None  # an option's action when the user pressed a button
+    message_id: str | None = None  # the channel's own id, used to drop re-deliveries
+    district: str | None = None  # a district the channel already knows (e.g. `ask --district`)
+    user_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A choice offered with a reply; text channels number them, Telegram shows buttons."""
+
+    label: str
+    action: str
+    kind: str = "pick"  # "pick" | "human" | "feedback" | "district" | "topic"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One reply to deliver to an address."""
+
+    address: Address
+    text: str
+    options: tuple[Option, ...] = ()
+    ticket_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A policy document an answer rests on."""
+
+    title: str
+    number: str | None = None
+    issuer: str | None = None
+    date: dt.date | None = None
+    url: str | None = None
+    notes: str | None = None
+
+    def cite(self) -> str:
+        """《title》（文号，date） in the form a Chinese reader expects."""
+        extra = "，".join(x for x in (self.number, self.date.isoformat() if self.date else None) if x)
+        return f"《{self.title}》" + (f"（{extra}）" if extra else "")
+
+
+@dataclass(frozen=True, slots=True)
+class RegionVariant:
+    """A district's own wording: `extra` is appended to the default answer, `answer` replaces it."""
+
+    extra: str | None = None
+    answer: str | None = None
+    department: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FaqEntry:
+    """One curated question with its answer, sources, validity and follow-ups."""
+
+    id: str
+    category: str
+    question: str
+    answer: str
+    department: str
+    sources: tuple[Source, ...]
+    alternates: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    regions: dict[str, RegionVariant] = field(default_factory=dict)
+    related: tuple[str, ...] = ()
+    file: str = ""
+
+    def answer_for(self, district: str | None) -> str:
+        """The answer text for a district: its replacement, or the default plus its extra."""
+        variant = self.regions.get(district or "")
+        if variant is None:
+            return self.answer
+        if variant.answer:
+            return variant.answer
+        return f"{self.answer.rstrip()}\n{variant.extra}" if variant.extra else self.answer
+
+    def department_for(self, district: str | None) -> str:
+        variant = self.regions.get(district or "")
+        return variant.department if variant and variant.department else self.department
+
+    def expired_on(self, today: dt.date) -> bool:
+        return self.valid_until is not None and self.valid_until < today
+
+
+class Outcome(StrEnum):
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    ESCALATE = "escalate"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    id: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The matcher's decision for one question; `id` is set only for an answer."""
+
+    outcome: Outcome
+    candidates: tuple[Candidate, ...] = ()
+    reason: str = ""  # "override", "score", "margin", "out-of-scope", "empty" … for logs and reports
+
+    @property
+    def id(self) -> str | None:
+        return self.candidates[0].id if self.outcome is Outcome.ANSWER and self.candidates else None
+
+    @property
+    def score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+
+class TicketStatus(StrEnum):
+    OPEN = "待认领"
+    IN_PROGRESS = "处理中"
+    ANSWERED = "已答复"
+    CLOSED = "已办结"
+    TRANSFERRED = "已转办"
+    REOPENED = "重新打开"
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A hotline-style work item: one enterprise question that a person has to answer."""
+
+    id: int
+    number: str
+    created_at: dt.datetime
+    channel: str
+    user_id: str
+    chat_id: str
+    question: str
+    status: TicketStatus
+    district: str | None = None
+    enterprise: str | None = None
+    contact: str | None = None
+    category: str | None = None
+    tier: str = "常规"
+    department: str | None = None
+    assignee: str | None = None
+    due_at: dt.datetime | None = None
+    answer: str | None = None
+    satisfaction: str | None = None
+    candidates: tuple[Candidate, ...] = ()
+    updated_at: dt.datetime | None = None

@@ -1,0 +1,90 @@
+"""The storage contract the dialog core needs; `SqlStore` implements it for SQLite and PostgreSQL.
+
+Every method is one transaction. Methods that create something from a channel message are idempotent on
+that message's id, because channels re-deliver (Telegram after a restart, WeChat up to three times).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.models import Address, Candidate, Incoming, Outgoing, Ticket
+
+
+@dataclass
+class UserState:
+    """What the dialog remembers about one user of one channel."""
+
+    channel: str
+    user_id: str
+    district: str | None = None
+    name: str | None = None
+    enterprise: str | None = None
+    contact: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)  # "options": pending numbered options, "misses": streak
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    """What the core knows when it opens a ticket."""
+
+    address: Address
+    user_id: str
+    question: str
+    at: dt.datetime
+    source_message_id: str | None = None
+    district: str | None = None
+    enterprise: str | None = None
+    contact: str | None = None
+    candidates: tuple[Candidate, ...] = ()
+    category: str | None = None
+    department: str | None = None
+    context: tuple[dict[str, str], ...] = ()  # recent turns: {"direction", "text"}
+    channel_kind: str | None = None  # overrides address.channel for hotline tickets
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One incoming message with everything the core decided about it."""
+
+    incoming: Incoming
+    at: dt.datetime
+    user: UserState
+    replies: tuple[Outgoing, ...]
+    outcome: str
+    faq_id: str | None = None
+    score: float | None = None
+    candidates: tuple[Candidate, ...] = ()
+    ticket_id: int | None = None
+
+
+class Store(Protocol):
+    def user(self, channel: str, user_id: str) -> UserState:
+        """The user's state; a fresh default (not yet saved) when the user is new."""
+        ...
+
+    def replies_to(self, address: Address, message_id: str) -> list[Outgoing] | None:
+        """Replies already recorded for that channel message, or None if it was never processed."""
+        ...
+
+    def record(self, exchange: Exchange) -> list[Outgoing]:
+        """Save the incoming message, its replies and the user's state atomically.
+
+        If the same channel message was recorded meanwhile (a concurrent re-delivery), nothing is written and
+        the replies recorded the first time are returned; otherwise `exchange.replies`.
+        """
+        ...
+
+    def open_ticket(self, new: NewTicket) -> Ticket:
+        """Create a ticket with the next number of its day; the existing one if its message opened one already."""
+        ...
+
+    def tickets_of(self, channel: str, user_id: str, limit: int = 10) -> list[Ticket]:
+        """The user's tickets, newest first."""
+        ...
+
+    def recent_turns(self, address: Address, limit: int = 6) -> list[dict[str, str]]:
+        """The last turns of a chat, oldest first, as {"direction", "text"} (context for a new ticket)."""
+        ...

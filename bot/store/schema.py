@@ -1,0 +1,124 @@
+"""The tables, as SQLAlchemy Core metadata; migrations in `migrations/versions` create exactly these.
+
+Designed for the later work too: the conversation log feeds the weekly gap report, tickets and their
+append-only events feed the staff queue and the daily digest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+
+class UtcDateTime(sa.TypeDecorator[dt.datetime]):
+    """Stored as UTC, always read back timezone-aware (SQLite would otherwise return naive values)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+metadata = sa.MetaData()
+
+# One row per (channel, user): what the dialog remembers between messages.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("channel", sa.String(16), primary_key=True),
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(128)),
+    sa.Column("district", sa.String(16)),
+    sa.Column("enterprise", sa.String(128)),
+    sa.Column("contact", sa.String(64)),
+    sa.Column("state", sa.JSON, nullable=False, default=dict),  # pending options, unanswered streak, last entry
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# The conversation log: every incoming message and every reply.
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime(), nullable=False, index=True),
+    sa.Column("direction", sa.String(3), nullable=False),  # "in" | "out"
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("chat_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64)),
+    sa.Column("channel_message_id", sa.String(128)),  # the channel's id of an incoming message (dedup)
+    sa.Column("in_reply_to", sa.Integer, sa.ForeignKey("messages.id")),
+    sa.Column("kind", sa.String(16), nullable=False, default="text"),
+    sa.Column("text", sa.Text, nullable=False, default=""),
+    sa.Column("action", sa.String(128)),
+    sa.Column("options", sa.JSON),
+    sa.Column("district", sa.String(16)),
+    sa.Column("outcome", sa.String(24)),  # dialog outcome of an incoming message: answer, suggest, escalate, …
+    sa.Column("faq_id", sa.String(64)),
+    sa.Column("score", sa.Float),
+    sa.Column("candidates", sa.JSON),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id")),
+    sa.UniqueConstraint("channel", "chat_id", "channel_message_id", name="uq_messages_channel_message"),
+)
+
+# Hotline-style tickets.
+tickets = sa.Table(
+    "tickets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("number", sa.String(32), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False, index=True),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("chat_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("source_message_id", sa.String(128)),  # the channel message that opened it (dedup)
+    sa.Column("enterprise", sa.String(128)),
+    sa.Column("contact", sa.String(64)),
+    sa.Column("district", sa.String(16)),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("context", sa.JSON),  # the conversation around the question
+    sa.Column("candidates", sa.JSON),
+    sa.Column("category", sa.String(32)),
+    sa.Column("tier", sa.String(8), nullable=False, default="常规"),
+    sa.Column("department", sa.String(64)),
+    sa.Column("status", sa.String(8), nullable=False, index=True),
+    sa.Column("assignee", sa.String(64)),
+    sa.Column("due_at", UtcDateTime()),
+    sa.Column("answer", sa.Text),
+    sa.Column("satisfaction", sa.String(8)),
+    sa.UniqueConstraint("channel", "chat_id", "source_message_id", name="uq_tickets_source_message"),
+)
+
+# Append-only history of every action on a ticket.
+ticket_events = sa.Table(
+    "ticket_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False, index=True),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(24), nullable=False),
+    sa.Column("detail", sa.Text),
+)
+
+# Per-day ticket sequence, so numbering comes from the database, not from one process's memory.
+ticket_counters = sa.Table(
+    "ticket_counters",
+    metadata,
+    sa.Column("day", sa.String(8), primary_key=True),  # YYYYMMDD in Asia/Shanghai
+    sa.Column("last_seq", sa.Integer, nullable=False),
+)

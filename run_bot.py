@@ -1,0 +1,6 @@
+"""Entry point: `python run_bot.py --help`."""
+
+from bot.cli import main
+
+if __name__ == "__main__":
+    main()
