@@ -156,6 +156,9 @@ def parser() -> argparse.ArgumentParser:
     check = faq_sub.add_parser("check", help="validate faq/ and report collisions, expiry, catalogue gaps")
     check.add_argument("--catalogue", help="topic catalogue (default: FAQ_CATALOGUE or ../shared/faq-topics.yaml)")
     check.set_defaults(func=cmd_faq_check)
+    from bot.cli_report import add_report_commands
+
+    add_report_commands(sub, faq_sub)
     ap.set_defaults(func=cmd_run)
     return ap
 

@@ -1,0 +1,61 @@
+"""Assemble the weekly report from the database, the knowledge base and the matcher (read-only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from sqlalchemy.engine import Engine
+
+from bot.config import TZ
+from bot.kb import KnowledgeBase
+from bot.matcher import Matcher
+from bot.reports import entries
+from bot.reports.data import load_week
+from bot.reports.gaps import GapFinder
+from bot.reports.mask import mask
+from bot.reports.model import StaffProposal, WeeklyReport
+from bot.reports.ticket_stats import ticket_stats
+from bot.reports.volume import volume
+from bot.reports.week import IsoWeek
+
+logger = logging.getLogger(__name__)
+
+
+def build_report(
+    engine: Engine,
+    kb: KnowledgeBase,
+    matcher: Matcher,
+    week: IsoWeek,
+    today: dt.date,
+    now: dt.datetime | None = None,
+) -> WeeklyReport:
+    """The report for `week`; `today` judges policy expiry, `now` judges overdue tickets."""
+    started = time.perf_counter()
+    now = now or dt.datetime.now(TZ)
+    data = load_week(engine, week)
+    n_gaps, clusters = GapFinder(kb, matcher, matcher.thresholds.answer).clusters(data)
+    report = WeeklyReport(
+        week=week,
+        generated_at=now,
+        today=today,
+        volume=volume(data),
+        gap_questions=n_gaps,
+        clusters=clusters,
+        feedback_down=entries.feedback_down(kb, data),
+        escalated_after_answer=entries.escalated_after_answer(kb, data),
+        never_matched=entries.never_matched(kb, data),
+        expired=entries.expired(kb, today),
+        tickets=ticket_stats(data, now),
+        staff_proposals=[StaffProposal(n, mask(q), mask(a), d) for n, q, a, d in data.proposals],
+    )
+    logger.info(
+        "report %s: %d questions, %d gap questions in %d clusters, %.2fs",
+        week,
+        report.volume.questions,
+        n_gaps,
+        len(clusters),
+        time.perf_counter() - started,
+    )
+    return report

@@ -1,0 +1,176 @@
+"""Find the week's gaps: questions escalated or only suggested, grouped by need, each with a proposal.
+
+A cluster becomes "new alternates for an existing entry" when users picked that entry from the suggestions
+or it scored as an answer would; otherwise "a new entry", drafted from the questions and from what staff
+answered on the tickets they opened.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bot.kb import KnowledgeBase
+from bot.matcher import Matcher
+from bot.reports.clusters import Text, group
+from bot.reports.data import Turn, WeekData
+from bot.reports.mask import mask, strip
+from bot.reports.model import Cluster
+from bot.reports.ticket_stats import ANSWER_ACTIONS
+
+_SPACES = re.compile(r"\s+")
+_EDGE_PUNCT = "，,。.！!？?、；;：: "
+
+
+@dataclass(frozen=True, slots=True)
+class GapItem:
+    """One gap question with what followed it in its chat."""
+
+    turn: Turn
+    text: str  # the question as asked
+    name: str | None  # the user's display name, masked in examples
+    picked: str | None  # the entry the user then picked from the suggestions
+    escalated: bool
+    ticket_id: int | None
+
+
+def by_chat(turns: list[Turn]) -> Iterator[list[Turn]]:
+    chat: list[Turn] = []
+    for t in turns:
+        if chat and (chat[-1].channel, chat[-1].chat_id) != (t.channel, t.chat_id):
+            yield chat
+            chat = []
+        chat.append(t)
+    if chat:
+        yield chat
+
+
+def gap_items(data: WeekData) -> list[GapItem]:
+    """Suggested or escalated questions, in time order, with the user's next step (pick or 转人工)."""
+    items: list[GapItem] = []
+    for chat in by_chat(data.turns):
+        for i, turn in enumerate(chat):
+            if not turn.is_question or turn.outcome == "answer":
+                continue
+            nxt = chat[i + 1] if i + 1 < len(chat) else None
+            picked = nxt.faq_id if nxt is not None and nxt.outcome == "pick" else None
+            human = nxt is not None and nxt.outcome == "escalate" and not nxt.is_question
+            ticket_id = turn.ticket_id or (nxt.ticket_id if human and nxt else None)
+            text = turn.text.strip()
+            if not text and ticket_id in data.tickets:
+                text = data.tickets[ticket_id].question
+            name = data.names.get((turn.channel, turn.user_id or ""))
+            items.append(GapItem(turn, text, name, picked, turn.outcome == "escalate" or human, ticket_id))
+    items.sort(key=lambda g: (g.turn.at, g.turn.id))
+    return items
+
+
+def tidy(text: str) -> str:
+    """One line, no leading/trailing punctuation, ending with a full-width question mark."""
+    text = _SPACES.sub(" ", text).strip(_EDGE_PUNCT)
+    return f"{text}？" if text else ""
+
+
+class GapFinder:
+    """Clusters gap questions and proposes an FAQ change for each cluster."""
+
+    def __init__(self, kb: KnowledgeBase, matcher: Matcher, answer_score: float) -> None:
+        self.kb = kb
+        self.matcher = matcher
+        self.answer_score = answer_score
+        self._analysed: dict[str, Text] = {}
+
+    def text_of(self, stripped: str) -> Text:
+        cached = self._analysed.get(stripped)
+        if cached is None:
+            norm, weights = self.matcher.analyse(stripped)
+            cached = self._analysed[stripped] = Text(norm.replace(" ", ""), weights)
+        return cached
+
+    def clusters(self, data: WeekData) -> tuple[int, list[Cluster]]:
+        """(number of gap questions, clusters largest first)."""
+        items = gap_items(data)
+        stripped = [strip(g.text, [g.name] if g.name else ()) for g in items]
+        groups = group([self.text_of(s) for s in stripped])
+        answers = _staff_answers(data)
+        out = [
+            self._cluster(n, [items[i] for i in members], [stripped[i] for i in members], data, answers)
+            for n, members in enumerate(groups, 1)
+        ]
+        return len(items), out
+
+    def _closest(self, items: list[GapItem], representative: str) -> tuple[str | None, float]:
+        picks = Counter(g.picked for g in items if g.picked in self.kb.entries)
+        if picks:
+            faq_id, n = picks.most_common(1)[0]
+            if n * 2 >= sum(picks.values()):
+                scores = [c.score for g in items for c in g.turn.candidates if c.id == faq_id]
+                return faq_id, max(scores, default=0.0)
+        total: dict[str, float] = defaultdict(float)
+        best: dict[str, float] = defaultdict(float)
+        for g in items:
+            for c in g.turn.candidates:
+                if c.id in self.kb.entries:
+                    total[c.id] += c.score
+                    best[c.id] = max(best[c.id], c.score)
+        if not total:
+            for c in self.matcher.match(representative).candidates:
+                if c.id in self.kb.entries:
+                    total[c.id], best[c.id] = c.score, c.score
+        if not total:
+            return None, 0.0
+        faq_id = max(sorted(total), key=total.__getitem__)
+        return faq_id, best[faq_id]
+
+    def _cluster(
+        self,
+        number: int,
+        items: list[GapItem],
+        stripped: list[str],
+        data: WeekData,
+        answers: dict[int, str],
+    ) -> Cluster:
+        masked = Counter(mask(g.text, [g.name] if g.name else ()) for g in items)
+        plain = Counter(t for t in (tidy(s) for s in stripped) if t)
+        ranked = sorted(plain, key=lambda t: (-plain[t], len(t), t))
+        representative = ranked[0] if ranked else tidy(masked.most_common(1)[0][0])
+        closest_id, score = self._closest(items, representative)
+        entry = self.kb.entries.get(closest_id) if closest_id else None
+        picked_it = any(g.picked == closest_id for g in items) if closest_id else False
+        action = "alternates" if entry and (picked_it or score >= self.answer_score) else "new"
+        ticket_ids = sorted({g.ticket_id for g in items if g.ticket_id is not None})
+        tickets = [data.tickets[t] for t in ticket_ids if t in data.tickets]
+        answered = [t for t in reversed(tickets) if t.id in answers]
+        departments = Counter(t.department for t in (answered[:1] or tickets) if t.department)
+        staff = [answers[t.id] for t in answered]
+        names = [g.name for g in items if g.name]
+        return Cluster(
+            number=number,
+            size=len(items),
+            escalated=sum(g.escalated for g in items),
+            examples=tuple(t for t, _ in sorted(masked.items(), key=lambda x: -x[1])[:3]),  # ties: first asked first
+            phrasings=tuple(ranked[:10]),
+            closest_id=closest_id,
+            closest_question=entry.question if entry else None,
+            closest_score=round(score, 1),
+            action=action,
+            draft_question=mask(representative, names),
+            draft_answer=mask(staff[0], names) if staff else None,
+            department=departments.most_common(1)[0][0] if departments else (entry.department if entry else None),
+            category=entry.category if entry else None,
+            tickets=tuple(t.number for t in tickets),
+        )
+
+
+def _staff_answers(data: WeekData) -> dict[int, str]:
+    """Ticket id → the staff answer (the ticket's answer, else the text of its last 答复 event)."""
+    answers: dict[int, str] = {}
+    for e in data.events:
+        if e.action in ANSWER_ACTIONS and e.detail:
+            answers[e.ticket_id] = re.sub(r"^\[FAQ [^\]]+\]\s*", "", e.detail)
+    for t in data.tickets.values():
+        if t.answer:
+            answers[t.id] = t.answer
+    return answers

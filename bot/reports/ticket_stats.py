@@ -1,0 +1,88 @@
+"""Ticket figures for the week's tickets: opened, answered, closed, overdue, time to first answer, satisfaction.
+
+Action names come from the ticket workflow (bot/tickets.py) when it is installed; the fallbacks are the same
+Chinese names, so a database written by either version reads the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from bot.models import TicketStatus
+from bot.reports.data import EventRow, TicketRow, WeekData
+from bot.reports.model import TicketGroup, TicketStats
+
+
+def _action_names(keys: Iterable[str], fallback: set[str]) -> frozenset[str]:
+    try:
+        from bot.tickets import ACTION_NAMES
+    except ImportError:  # the ticket workflow is optional for reports
+        return frozenset(fallback)
+    return frozenset(fallback | {ACTION_NAMES[k] for k in keys if k in ACTION_NAMES})
+
+
+ANSWER_ACTIONS = _action_names(("answer",), {"答复"})
+CLOSE_ACTIONS = _action_names(("close", "satisfied"), {"办结"})
+ANSWERED_STATUSES = frozenset({TicketStatus.ANSWERED.value, TicketStatus.CLOSED.value})
+UNKNOWN = "未指定"
+
+
+def _first_answers(events: list[EventRow]) -> dict[int, dt.datetime]:
+    first: dict[int, dt.datetime] = {}
+    for e in events:
+        if e.action in ANSWER_ACTIONS and e.ticket_id not in first:
+            first[e.ticket_id] = e.at
+    return first
+
+
+def _group(
+    department: str,
+    tier: str,
+    rows: list[TicketRow],
+    first: dict[int, dt.datetime],
+    closed_ids: set[int],
+    now: dt.datetime,
+) -> TicketGroup:
+    answered = [t for t in rows if t.id in first or t.status in ANSWERED_STATUSES or t.answer]
+    overdue = 0
+    for t in rows:
+        if t.due_at is None:
+            continue
+        answered_at = first.get(t.id)
+        if (answered_at is not None and answered_at > t.due_at) or (
+            answered_at is None and t.due_at < now and t.status not in ANSWERED_STATUSES
+        ):
+            overdue += 1
+    waits = [first[t.id] - t.created_at for t in rows if t.id in first]
+    return TicketGroup(
+        department=department,
+        tier=tier,
+        opened=len(rows),
+        answered=len(answered),
+        closed=sum(t.id in closed_ids or t.status == TicketStatus.CLOSED.value for t in rows),
+        overdue=overdue,
+        median_first_answer=dt.timedelta(seconds=statistics.median(w.total_seconds() for w in waits))
+        if waits
+        else None,
+    )
+
+
+def ticket_stats(data: WeekData, now: dt.datetime) -> TicketStats:
+    """Figures for the tickets opened in the week, as they stand `now`, overall and by department × tier."""
+    first = _first_answers(data.events)
+    closed_ids = {e.ticket_id for e in data.events if e.action in CLOSE_ACTIONS}
+    rows = list(data.tickets.values())
+    by_key: dict[tuple[str, str], list[TicketRow]] = defaultdict(list)
+    for t in rows:
+        by_key[(t.department or UNKNOWN, t.tier or UNKNOWN)].append(t)
+    groups = [_group(d, tier, by_key[(d, tier)], first, closed_ids, now) for d, tier in sorted(by_key)]
+    groups.sort(key=lambda g: -g.opened)
+    satisfaction = Counter(t.satisfaction for t in rows if t.satisfaction)
+    return TicketStats(
+        total=_group("合计", "全部", rows, first, closed_ids, now),
+        groups=groups,
+        satisfaction=dict(satisfaction.most_common()),
+    )
