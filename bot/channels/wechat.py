@@ -1,0 +1,300 @@
+"""The WeChat Official Account (公众号/服务号) message endpoint: WeChat's push in, passive replies out.
+
+Only translation lives here: verify the signature, decrypt (safe mode), parse the XML safely, turn it into an
+`Incoming`, run the dialog core in a worker thread and render its replies as one passive text reply. WeChat
+waits 5 seconds and re-sends a message up to three times; re-sends of a message still being answered wait
+for the same answer, and an answer not ready within `reply_deadline` is acknowledged with "success" and
+sent through customer-service messages when ready.
+
+Errors at this edge: bad signature → 403; oversized, malformed, DTD/entity-laden XML or undecryptable
+payloads → 400; anything else is answered politely and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+from xml.etree.ElementTree import ParseError
+
+from aiohttp import web
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.replies import TextReply
+from wechatpy.utils import check_signature
+
+from bot.channels.wechat_api import DEFAULT_BASE_URL
+from bot.channels.wechat_sender import split_text
+from bot.channels.wechat_window import WindowStore
+from bot.delivery import DeliveryError, Sender
+from bot.models import Address, Incoming, Outgoing
+from bot.render import as_text
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "wechat"
+ACK = "success"  # WeChat's "received, no reply": it neither retries nor shows an error to the user
+BUSY_REPLY = "抱歉，系统暂时繁忙，请稍后再发一次您的问题。"
+NONTEXT_KINDS = ("image", "voice", "video", "shortvideo", "location", "link", "file")
+
+
+class BadRequest(ValueError):
+    """The push cannot be read (→ 400)."""
+
+
+class Forbidden(ValueError):
+    """The push is not signed with our token (→ 403)."""
+
+
+@dataclass(frozen=True)
+class WeChatConfig:
+    """How the endpoint is reached and what it shares with WeChat (see docs/wechat.md)."""
+
+    token: str
+    aes_key: str | None = None
+    app_id: str | None = None
+    app_secret: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    path: str = "/wechat"
+    api_base_url: str = DEFAULT_BASE_URL
+    reply_deadline: float = 4.5  # seconds; WeChat gives up after 5
+    max_body: int = 64 * 1024
+
+
+# ---- XML and translation ----------------------------------------------------------------------------------
+
+
+def parse_xml(data: bytes | str) -> dict[str, str]:
+    """The <xml> element's children as a dict; DTDs, entities and broken XML raise BadRequest."""
+    try:
+        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (ParseError, DefusedXmlException, ValueError) as exc:
+        raise BadRequest(f"unreadable XML: {type(exc).__name__}") from exc
+    if root.tag != "xml":
+        raise BadRequest(f"unexpected root element <{root.tag}>")
+    return {child.tag: (child.text or "").strip() for child in root}
+
+
+def to_incoming(msg: dict[str, str]) -> Incoming | None:
+    """The core's view of a pushed message; None for pushes that need no answer (unsubscribe, reports)."""
+    openid = msg.get("FromUserName")
+    kind = msg.get("MsgType", "").lower()
+    if not openid or not kind:
+        raise BadRequest("message without FromUserName or MsgType")
+    address = Address(CHANNEL, openid)
+    msg_id = msg.get("MsgId") or None
+    if kind == "text":
+        return Incoming(address, openid, msg.get("Content", ""), message_id=msg_id)
+    if kind == "voice" and msg.get("Recognition"):  # speech recognition is on: treat as what was said
+        return Incoming(address, openid, msg["Recognition"], message_id=msg_id)
+    if kind == "event":
+        event = msg.get("Event", "").lower()
+        event_id = f"{event}:{msg.get('CreateTime', '')}"  # events have no MsgId; WeChat dedups on user + time
+        if event == "subscribe":
+            return Incoming(address, openid, "subscribe", kind="event", message_id=event_id)
+        if event == "click" and msg.get("EventKey"):  # a menu button whose key is a question or a command
+            return Incoming(address, openid, msg["EventKey"], message_id=event_id)
+        return None
+    return Incoming(address, openid, kind=kind if kind in NONTEXT_KINDS else "file", message_id=msg_id)
+
+
+def render(replies: list[Outgoing]) -> str:
+    """All replies of one exchange as one text (a passive reply carries exactly one message)."""
+    return "\n\n".join(as_text(o) for o in replies)
+
+
+# ---- the endpoint -----------------------------------------------------------------------------------------
+
+
+class WeChatEndpoint:
+    """aiohttp handlers for WeChat's GET verification and POST message push."""
+
+    def __init__(
+        self,
+        config: WeChatConfig,
+        handle: Callable[[Incoming], list[Outgoing]],
+        windows: WindowStore | None = None,
+        sender: Sender | None = None,
+        executor: Executor | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.config = config
+        self.handle = handle
+        self.windows = windows
+        self.sender = sender
+        self.executor = executor
+        self.clock = clock
+        self.crypto = WeChatCrypto(config.token, config.aes_key, config.app_id or "") if config.aes_key else None
+        self._inflight: dict[tuple[str, str], asyncio.Future[list[Outgoing]]] = {}
+        self._late: set[asyncio.Task[None]] = set()
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.config.max_body)
+        app.router.add_get(self.config.path, self.verify)
+        app.router.add_post(self.config.path, self.receive)
+        return app
+
+    async def verify(self, request: web.Request) -> web.Response:
+        """WeChat's URL check when the server address is saved: echo `echostr` if the signature is ours."""
+        q = request.query
+        try:
+            check_signature(self.config.token, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
+        except InvalidSignatureException:
+            logger.warning("wechat verification with a bad signature from %s", request.remote)
+            return web.Response(status=403, text="forbidden")
+        return web.Response(text=q.get("echostr", ""))
+
+    async def receive(self, request: web.Request) -> web.Response:
+        """One pushed message: answered with a passive reply, or "success" when there is nothing to say now."""
+        try:
+            msg, encrypted = await self._read(request)
+            incoming = to_incoming(msg)
+        except Forbidden as exc:
+            logger.warning("wechat push rejected from %s: %s", request.remote, exc)
+            return web.Response(status=403, text="forbidden")
+        except BadRequest as exc:
+            logger.warning("wechat push unreadable from %s: %s", request.remote, exc)
+            return web.Response(status=400, text="bad request")
+        if incoming is None:
+            return web.Response(text=ACK)
+        text = await self._answer(incoming)
+        if not text:
+            return web.Response(text=ACK)
+        xml = TextReply(source=msg.get("ToUserName", ""), target=incoming.user_id, content=text, time=int(time.time()))
+        body = xml.render()
+        if encrypted and self.crypto is not None:
+            body = self.crypto.encrypt_message(body, request.query.get("nonce", ""), request.query.get("timestamp"))
+        return web.Response(text=body, content_type="application/xml")
+
+    async def _read(self, request: web.Request) -> tuple[dict[str, str], bool]:
+        """The pushed message as a dict, signature checked and decrypted; whether it came encrypted."""
+        q = request.query
+        try:
+            check_signature(self.config.token, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
+        except InvalidSignatureException:
+            raise Forbidden("bad signature") from None
+        if (request.content_length or 0) > self.config.max_body:
+            raise BadRequest(f"body of {request.content_length} bytes")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise BadRequest("oversized body") from None
+        msg = parse_xml(body)
+        if q.get("encrypt_type", "raw").lower() != "aes":
+            return msg, False
+        if self.crypto is None:
+            raise BadRequest("encrypted push but WECHAT_AES_KEY is not set")
+        if "Encrypt" not in msg:
+            raise BadRequest("encrypted push without <Encrypt>")
+        try:
+            plain = self.crypto.decrypt_message(
+                msg, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")
+            )
+        except (InvalidSignatureException, InvalidAppIdException) as exc:
+            raise Forbidden(type(exc).__name__) from None
+        except Exception as exc:  # wechatpy raises assorted errors (base64, padding, UTF-8) for a bad payload
+            raise BadRequest(f"undecryptable payload: {type(exc).__name__}") from exc
+        return parse_xml(plain), True
+
+    # ---- answering within WeChat's deadline -------------------------------------------------------------
+
+    def _work(self, incoming: Incoming) -> list[Outgoing]:
+        """In a worker thread: open the user's customer-service window, then run the dialog core."""
+        if self.windows is not None:
+            self.windows.open(incoming.user_id, self.clock())
+        return self.handle(incoming)
+
+    def _start(self, incoming: Incoming) -> tuple[asyncio.Future[list[Outgoing]], bool]:
+        """The answer being computed for this message; a re-send joins the first one (second value False)."""
+        key = (incoming.user_id, incoming.message_id or "")
+        running = self._inflight.get(key) if incoming.message_id else None
+        if running is not None:
+            return running, False
+        future = asyncio.get_running_loop().run_in_executor(self.executor, self._work, incoming)
+        if incoming.message_id:
+            self._inflight[key] = future
+            future.add_done_callback(lambda _f: self._inflight.pop(key, None))
+        return future, True
+
+    async def _answer(self, incoming: Incoming) -> str:
+        """The passive reply text, or "" when the answer will come later through customer-service messages."""
+        future, first = self._start(incoming)
+        try:
+            replies = await asyncio.wait_for(asyncio.shield(future), self.config.reply_deadline)
+        except TimeoutError:
+            if first:
+                self._later(incoming, future)
+            logger.warning("wechat answer for %s not ready in %.1f s", incoming.user_id, self.config.reply_deadline)
+            return ""
+        except Exception:
+            logger.exception("wechat message from %s could not be answered", incoming.user_id)
+            return BUSY_REPLY
+        parts = split_text(render(replies))
+        if len(parts) > 1:
+            self._deliver_later(incoming.address, parts[1:])
+        return parts[0]
+
+    def _later(self, incoming: Incoming, future: asyncio.Future[list[Outgoing]]) -> None:
+        """Send the answer through customer-service messages once the core has it."""
+
+        def ready(done: asyncio.Future[list[Outgoing]]) -> None:
+            if done.cancelled() or done.exception() is not None:
+                logger.error("late wechat answer for %s failed", incoming.user_id, exc_info=done.exception())
+                return
+            self._deliver_later(incoming.address, [render(done.result())])
+
+        future.add_done_callback(ready)
+
+    def _deliver_later(self, address: Address, texts: list[str]) -> None:
+        if self.sender is None:
+            logger.warning("wechat answer for %s dropped: WECHAT_APP_SECRET not set", address.chat_id)
+            return
+        sender = self.sender
+        for text in texts:
+            task = asyncio.get_running_loop().create_task(self._send(sender, Outgoing(address, text)))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+
+    @staticmethod
+    async def _send(sender: Sender, out: Outgoing) -> None:
+        try:
+            await sender.send(out)
+        except DeliveryError as exc:
+            logger.warning("late wechat answer for %s not delivered: %s", out.address.chat_id, exc)
+
+
+async def serve(config: WeChatConfig, endpoint: WeChatEndpoint, started: asyncio.Event | None = None) -> None:
+    """Serve the endpoint until cancelled."""
+    runner = web.AppRunner(endpoint.app(), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, config.host, config.port)
+        await site.start()
+        logger.info("wechat endpoint listening on http://%s:%s%s", config.host, config.port, config.path)
+        if started is not None:
+            started.set()
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def config_from(settings: Any) -> WeChatConfig:
+    """The endpoint's config from `Settings` (kept here so the CLI stays a list of channels)."""
+    return WeChatConfig(
+        token=settings.wechat_token,
+        aes_key=settings.wechat_aes_key,
+        app_id=settings.wechat_app_id,
+        app_secret=settings.wechat_app_secret,
+        host=settings.wechat_host,
+        port=settings.wechat_port,
+        path=settings.wechat_path,
+        api_base_url=settings.wechat_api_base_url,
+    )
