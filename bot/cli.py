@@ -29,8 +29,10 @@ def build_assistant(settings: Settings, kb: KnowledgeBase | None = None) -> Any:
     from bot.store import open_store
 
     kb = kb or load(settings.faq_dir)
+    from bot.cli_tickets import build_policy
+
     store = open_store(settings.database_url, settings.ticket_prefix)
-    return Assistant(kb, build_matcher(settings, kb), store, today=settings.bot_today)
+    return Assistant(kb, build_matcher(settings, kb), store, today=settings.bot_today, policy=build_policy(settings))
 
 
 # ---- commands -------------------------------------------------------------------------------------------
@@ -40,7 +42,10 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     """Chat in the console (the embedded default when no channel is configured)."""
     from bot.channels import console
 
-    console.run(build_assistant(settings))
+    from bot.cli_tickets import console_pending
+
+    assistant = build_assistant(settings)
+    console.run(assistant, pending=console_pending(assistant.store))
     return 0
 
 
@@ -159,6 +164,9 @@ def parser() -> argparse.ArgumentParser:
     from bot.cli_report import add_report_commands
 
     add_report_commands(sub, faq_sub)
+    from bot.cli_tickets import register as register_tickets
+
+    register_tickets(sub)
     ap.set_defaults(func=cmd_run)
     return ap
 

@@ -38,6 +38,15 @@ class Settings:
     ticket_prefix: str = "FG"
     # LOG_LEVEL=INFO
     log_level: str = "WARNING"
+    # STAFF_USER_IDS=12345,telegram:67890,张三 — who may use staff operations (bare ids or channel:id); when empty,
+    # only the CLI desk (local database access) is staff.
+    staff_user_ids: frozenset[str] = frozenset()
+    # TICKET_SLA_DAYS=常规=1,一般=3,专业=5 — per-tier time limit in Chinese working days (fractions allowed).
+    ticket_sla_days: Mapping[str, float] = field(default_factory=lambda: {"常规": 1.0, "一般": 3.0, "专业": 5.0})
+    # TICKET_WORK_HOURS=09:00-17:00 — office hours in Asia/Shanghai; a working day is this span on a workday.
+    ticket_work_hours: str = "09:00-17:00"
+    # TICKET_REMIND_HOURS=4 — 催办 lists active tickets due within this many hours.
+    ticket_remind_hours: float = 4.0
     # Channel settings, used when present (see README).
     telegram_token: str | None = None
     wechat_token: str | None = None
@@ -83,7 +92,29 @@ class Settings:
             suggest_score=num("MATCH_SUGGEST_SCORE", defaults.suggest_score),
             ticket_prefix=env.get("TICKET_PREFIX") or defaults.ticket_prefix,
             log_level=(env.get("LOG_LEVEL") or defaults.log_level).upper(),
+            staff_user_ids=frozenset(x.strip() for x in (env.get("STAFF_USER_IDS") or "").split(",") if x.strip()),
+            ticket_sla_days=_ticket_sla(env.get("TICKET_SLA_DAYS") or ""),
+            ticket_work_hours=_work_hours(env.get("TICKET_WORK_HOURS") or defaults.ticket_work_hours),
+            ticket_remind_hours=num("TICKET_REMIND_HOURS", defaults.ticket_remind_hours),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             wechat_token=env.get("WECHAT_TOKEN") or None,
             extra={k: v for k, v in env.items() if k.startswith(("TELEGRAM_", "WECHAT_"))},
         )
+
+def _ticket_sla(raw: str) -> dict[str, float]:
+    from bot.tickets import parse_sla
+
+    try:
+        return parse_sla(raw)
+    except ValueError as exc:
+        raise ConfigError(f"TICKET_SLA_DAYS: {exc}") from None
+
+
+def _work_hours(raw: str) -> str:
+    from bot.tickets import parse_hours
+
+    try:
+        parse_hours(raw)
+    except ValueError as exc:
+        raise ConfigError(f"TICKET_WORK_HOURS: {exc}") from None
+    return raw

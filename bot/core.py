@@ -19,6 +19,8 @@ from bot.matcher import Matcher
 from bot.models import DISTRICTS, Address, Candidate, FaqEntry, Incoming, Option, Outcome, Outgoing, Ticket
 from bot.store.base import Exchange, NewTicket, Store, UserState
 from bot.text import fold
+from bot.tickets import SATISFACTION, Change, TicketError, TicketNotFound, TicketPolicy, format_due
+from bot.tickets import rate as rate_change
 
 logger = logging.getLogger(__name__)
 
@@ -110,12 +112,14 @@ class Assistant:
         store: Store,
         today: Callable[[], dt.date],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(TZ),
+        policy: TicketPolicy | None = None,
     ) -> None:
         self.kb = kb
         self.matcher = matcher
         self.store = store
         self.today = today
         self.clock = clock
+        self.policy = policy or TicketPolicy()
 
     # ---- entry point ---------------------------------------------------------------------------------------
 
@@ -192,6 +196,8 @@ class Assistant:
             return self._set_district(inc, _DISTRICT_ALIASES.get(word, word), user)
         if word in HUMAN_WORDS:
             return self._human(inc, user, at)
+        if word in SATISFACTION and self._awaiting_rating(inc):
+            return self._rate(inc, None, word, at)
         if word.startswith("/"):
             return self._say(inc, "unknown_command", "抱歉，没有这个命令。" + HELP_TEXT)
         if not _SMALLTALK_RE.sub("", _GREETING_RE.sub("", word)):
@@ -275,6 +281,29 @@ class Assistant:
             text += "\n\n您可能还想了解："
         return Turn("answer", [Outgoing(inc.address, text, tuple(options))], faq_id=entry.id)
 
+    def _awaiting_rating(self, inc: Incoming) -> Ticket | None:
+        """The user's newest answered ticket that has no rating yet."""
+        for t in self.store.tickets_of(inc.address.channel, inc.user_id, limit=5):
+            if t.answer and not t.satisfaction and t.status.value in ("已答复", "已办结"):
+                return t
+        return None
+
+    def _rate(self, inc: Incoming, number: str | None, level: str, at: dt.datetime) -> Turn:
+        """Record the enterprise's rating of an answer; 不满意 reopens the ticket."""
+        target = number or (t.number if (t := self._awaiting_rating(inc)) else "")
+        try:
+            ticket = self.store.change_ticket(
+                target, f"{inc.address.channel}:{inc.user_id}", at,
+                _own(inc, lambda t: rate_change(t, level, self.policy, at)),
+            )  # fmt: skip
+        except TicketError as exc:
+            return self._say(inc, "rating_refused", str(exc))
+        if level == "不满意":
+            text = f"抱歉答复未能解决您的问题，工单 {ticket.number} 已重新打开，工作人员会再次与您联系。"
+        else:
+            text = f"感谢您的评价（{level}），工单 {ticket.number} 已办结。"
+        return Turn("rating", [Outgoing(inc.address, text, ticket_number=ticket.number)], ticket=ticket)
+
     def _human(self, inc: Incoming, user: UserState, at: dt.datetime) -> Turn:
         question = user.state.get("last_question")
         if not question:
@@ -286,6 +315,7 @@ class Assistant:
         self, inc: Incoming, question: str, user: UserState, at: dt.datetime, candidates: tuple[Candidate, ...]
     ) -> Turn:
         top = self.kb.entries.get(candidates[0].id) if candidates else None
+        tier, department = self.policy.classify(top, user.district)
         ticket = self.store.open_ticket(
             NewTicket(
                 address=inc.address,
@@ -298,14 +328,18 @@ class Assistant:
                 contact=user.contact,
                 candidates=candidates,
                 category=top.category if top else None,
-                department=top.department_for(user.district) if top else None,
+                department=department,
                 context=tuple(self.store.recent_turns(inc.address)),
+                tier=tier,
+                due_at=self.policy.due(at, tier),
             )
         )
         user.state.update(misses=0, last_question=None, awaiting_human=False)
         text = (
             f"您的问题已转交工作人员处理，工单号：{ticket.number}。\n"
-            "工作人员会在工作时间内尽快答复，答复将直接发送到本对话；回复“查询工单”可查看进度。"
+            f"承办：{ticket.department}（{ticket.tier}类）。"
+            + (f"预计在{format_due(ticket.due_at)}前答复" if ticket.due_at else "工作人员会尽快答复")
+            + "（按工作日计算，节假日顺延），答复将直接发送到本对话；回复“查询工单”可查看进度。"
         )
         return Turn("escalate", [Outgoing(inc.address, text, ticket_number=ticket.number)], ticket=ticket,
                     candidates=candidates)  # fmt: skip
@@ -330,6 +364,9 @@ class Assistant:
                 return self._say(inc, "topic", f"{arg}类常见问题：", options)
         if kind == "topics":
             return self._topics(inc)
+        if kind == "satisfaction":
+            number, _, level = arg.partition(":")
+            return self._rate(inc, number, level, at)
         if kind == "feedback":
             vote, _, faq_id = arg.partition(":")
             if vote == "up":
@@ -339,6 +376,17 @@ class Assistant:
                         faq_id=faq_id)  # fmt: skip
         logger.warning("unknown action %r from %s", action, inc.address.channel)
         return self._say(inc, "unknown_action", "抱歉，这个选项已失效，请直接输入您的问题。")
+
+
+def _own(inc: Incoming, decide: Callable[[Ticket], Change]) -> Callable[[Ticket], Change]:
+    """Only the enterprise that asked may rate its ticket; anyone else is told it does not exist."""
+
+    def checked(ticket: Ticket) -> Change:
+        if (ticket.channel, ticket.user_id) != (inc.address.channel, inc.user_id):
+            raise TicketNotFound(f"没有找到工单 {ticket.number}")
+        return decide(ticket)
+
+    return checked
 
 
 def reply_address(inc: Incoming) -> Address:

@@ -178,3 +178,5 @@ class Ticket:
     satisfaction: str | None = None
     candidates: tuple[Candidate, ...] = ()
     updated_at: dt.datetime | None = None
+    paused_at: dt.datetime | None = None  # the clock waits for the enterprise since then (see bot/tickets.py)
+    callback_needed: bool = False  # a staff answer could not be delivered: call the enterprise back

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from bot.core import Assistant
-from bot.models import Address, Incoming
+from bot.models import Address, Incoming, Outgoing
 from bot.render import as_text
 
 PROMPT = "您> "
 
 
-def run(assistant: Assistant, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, user_id: str = "console") -> None:
-    """Chat until end of input; every line is one message."""
+def run(
+    assistant: Assistant, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, user_id: str = "console",
+    pending: Callable[[Address], list[Outgoing]] | None = None,
+) -> None:  # fmt: skip
+    """Chat until end of input; every line is one message. Staff answers (`pending`) print before each turn."""
     address = Address("console", user_id)
     interactive = stdin.isatty()
 
     def show(incoming: Incoming) -> None:
+        for out in (pending(address) if pending else []):
+            print(f"工作人员> {as_text(out)}\n", file=stdout, flush=True)
         for out in assistant.handle(incoming):
             print(f"助手> {as_text(out)}\n", file=stdout, flush=True)
 

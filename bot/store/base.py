@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.models import Address, Candidate, Incoming, Outgoing, Ticket
+
+if TYPE_CHECKING:
+    from bot.tickets import Change
 
 
 @dataclass
@@ -43,6 +47,8 @@ class NewTicket:
     department: str | None = None
     context: tuple[dict[str, str], ...] = ()  # recent turns: {"direction", "text"}
     channel_kind: str | None = None  # overrides address.channel for hotline tickets
+    tier: str = "常规"  # 常规 | 一般 | 专业 (bot/tickets.py TicketPolicy.classify)
+    due_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,10 @@ class Store(Protocol):
 
     def tickets_of(self, channel: str, user_id: str, limit: int = 10) -> list[Ticket]:
         """The user's tickets, newest first."""
+        ...
+
+    def change_ticket(self, number: str, actor: str, at: dt.datetime, decide: Callable[[Ticket], Change]) -> Ticket:
+        """Apply `decide`'s change to the locked ticket with its history event; its TicketError writes nothing."""
         ...
 
     def recent_turns(self, address: Address, limit: int = 6) -> list[dict[str, str]]:

@@ -100,6 +100,8 @@ tickets = sa.Table(
     sa.Column("due_at", UtcDateTime()),
     sa.Column("answer", sa.Text),
     sa.Column("satisfaction", sa.String(8)),
+    sa.Column("paused_at", UtcDateTime()),  # since when the clock waits for the enterprise (0003)
+    sa.Column("callback_needed", sa.Boolean, nullable=False, default=False),  # an answer could not be delivered
     sa.UniqueConstraint("channel", "chat_id", "source_message_id", name="uq_tickets_source_message"),
 )
 
@@ -121,4 +123,37 @@ ticket_counters = sa.Table(
     metadata,
     sa.Column("day", sa.String(8), primary_key=True),  # YYYYMMDD in Asia/Shanghai
     sa.Column("last_seq", sa.Integer, nullable=False),
+)
+
+# Messages to enterprises produced outside their own exchange (staff answers), delivered by the running channel.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("chat_id", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("options", sa.JSON),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id")),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),  # also the lease while a sender holds it
+    sa.Column("delivered_at", UtcDateTime()),
+    sa.Column("failed_at", UtcDateTime()),  # given up: the ticket is flagged for a phone call-back
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_outbox_pending", "channel", "delivered_at", "failed_at", "next_attempt_at"),
+)
+
+# Staff answers proposed as new FAQ entries, for the weekly report.
+faq_candidates = sa.Table(
+    "faq_candidates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False, index=True),
+    sa.Column("proposed_by", sa.String(64), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("category", sa.String(32)),
+    sa.Column("department", sa.String(64)),
 )

@@ -86,6 +86,8 @@ def row_to_ticket(row: Any) -> Ticket:
         satisfaction=m["satisfaction"],
         candidates=_candidates(m["candidates"]),
         updated_at=m["updated_at"],
+        paused_at=m["paused_at"],
+        callback_needed=bool(m["callback_needed"]),
     )
 
 
@@ -267,8 +269,9 @@ class SqlStore:
                         context=list(new.context) or None,
                         candidates=_dump_candidates(new.candidates) or None,
                         category=new.category,
-                        tier="常规",
+                        tier=new.tier,
                         department=new.department,
+                        due_at=new.due_at,
                         status=TicketStatus.OPEN.value,
                     )
                 ).inserted_primary_key[0]
@@ -286,6 +289,11 @@ class SqlStore:
             if existing is None:
                 raise
             return existing
+
+    def change_ticket(self, number: str, actor: str, at: Any, decide: Any) -> Ticket:
+        from bot.store.queue import TicketQueue  # the staff-side queue module builds on this one
+
+        return TicketQueue(self).apply(number, actor, at, decide)
 
     def tickets_of(self, channel: str, user_id: str, limit: int = 10) -> list[Ticket]:
         with self.engine.connect() as conn:

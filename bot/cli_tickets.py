@@ -1,0 +1,308 @@
+"""`run_bot.py tickets …`: the staff desk on the command line (queue, workflow, hotline calls, digest, export).
+
+`register()` adds the subcommands to the main parser; each command builds its objects from the settings and
+prints Chinese text. A refused action (wrong status, already claimed, unknown number) prints the reason and
+exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from bot.config import TZ, Settings
+from bot.models import DISTRICTS, Address, Outgoing, Ticket, TicketStatus
+from bot.staff import Staff, StaffDirectory, StaffService, TicketDetail, parse_statuses
+from bot.tickets import ACTIVE, TIERS, TicketError, TicketPolicy, format_due, is_overdue, parse_hours
+
+Command = Callable[[StaffService, Staff, argparse.Namespace], int]
+
+
+def build_policy(settings: Settings) -> TicketPolicy:
+    return TicketPolicy(dict(settings.ticket_sla_days), parse_hours(settings.ticket_work_hours))
+
+
+def build_service(settings: Settings) -> StaffService:
+    """The staff service on the configured database (migrations applied) with the knowledge base."""
+    from bot.kb import load
+    from bot.store import open_store
+    from bot.store.queue import TicketQueue
+
+    store = open_store(settings.database_url, settings.ticket_prefix)
+    return StaffService(
+        TicketQueue(store),
+        build_policy(settings),
+        StaffDirectory(settings.staff_user_ids),
+        kb=load(settings.faq_dir),
+        today=settings.bot_today,
+        remind_window=dt.timedelta(hours=settings.ticket_remind_hours),
+    )
+
+
+def console_pending(store: Any) -> Callable[[Address], list[Outgoing]]:
+    """Staff answers waiting for a console chat, taken from the outbox as the user sends the next line."""
+    from bot.outbox import drain
+    from bot.store.queue import TicketQueue
+
+    queue = TicketQueue(store)
+    return lambda address: drain(queue, address.channel, address.chat_id, dt.datetime.now(TZ))
+
+
+# ---- output ---------------------------------------------------------------------------------------------
+
+
+def _short(text: str, n: int = 30) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def ticket_line(t: Ticket, now: dt.datetime) -> str:
+    due = f"时限 {format_due(t.due_at)}" if t.due_at else "无时限"
+    flags = ("｜超期" if is_overdue(t, now) else "") + ("｜需电话回访" if t.callback_needed else "")
+    return (
+        f"{t.number}｜{t.status.value}｜{t.tier}｜{t.department or '未分配'}｜{t.district or '未选区县'}｜"
+        f"{t.assignee or '未认领'}｜{due}{flags}｜{_short(t.question)}"
+    )
+
+
+def detail_text(d: TicketDetail, now: dt.datetime) -> str:
+    t = d.ticket
+    lines = [
+        f"工单号：{t.number}（{t.status.value}）",
+        f"创建：{t.created_at.astimezone(TZ):%Y-%m-%d %H:%M}｜渠道：{t.channel}｜区县：{t.district or '未选'}",
+        f"企业：{t.enterprise or '—'}｜联系方式：{t.contact or '—'}｜用户：{t.user_id}",
+        f"级别：{t.tier}｜承办部门：{t.department or '未分配'}｜承办人：{t.assignee or '未认领'}",
+        f"办理时限：{format_due(t.due_at) if t.due_at else '—'}"
+        + ("（已超期）" if is_overdue(t, now) else "")
+        + ("（等待企业评价，计时暂停）" if t.paused_at and t.status.value == "已答复" else ""),
+        f"问题：{t.question}",
+    ]
+    if t.candidates:
+        lines.append("机器匹配候选：" + "，".join(f"{c.id}({c.score:.0f})" for c in t.candidates))
+    if d.context:
+        lines.append("对话记录：")
+        lines += [
+            f"  {'企业' if turn.get('direction') == 'in' else '助手'}：{_short(turn.get('text', ''), 60)}"
+            for turn in d.context
+        ]
+    if t.answer:
+        lines.append(f"答复：{t.answer}")
+    if t.satisfaction:
+        lines.append(f"满意度：{t.satisfaction}")
+    if t.callback_needed:
+        lines.append("注意：答复未能送达，请电话回访")
+    lines.append("办理记录：")
+    for e in d.events:
+        detail = f"｜{e.detail}" if e.detail else ""
+        lines.append(f"  {e.at.astimezone(TZ):%m-%d %H:%M}｜{e.actor}｜{e.action}{detail}")
+    return "\n".join(lines)
+
+
+def _date(raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD：{raw}") from None
+
+
+# ---- commands -------------------------------------------------------------------------------------------
+
+
+def cmd_list(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    """The queue; by default every ticket still being worked on, earliest due first."""
+    statuses: frozenset[TicketStatus] | None = ACTIVE
+    if args.all:
+        statuses = None
+    elif args.status:
+        statuses = parse_statuses(s for raw in args.status for s in raw.replace("，", ",").split(","))
+    found = svc.list_queue(staff, statuses, args.district, args.department, args.overdue, args.limit)
+    now = svc.clock()
+    for t in found:
+        print(ticket_line(t, now))
+    print(f"共 {len(found)} 件")
+    return 0
+
+
+def cmd_show(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    print(detail_text(svc.show(staff, args.number), svc.clock()))
+    return 0
+
+
+def _done(verb: str) -> Callable[[Ticket], int]:
+    def report(t: Ticket) -> int:
+        print(f"工单 {t.number} {verb}，当前状态：{t.status.value}")
+        return 0
+
+    return report
+
+
+def cmd_claim(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    return _done("认领成功")(svc.claim(staff, args.number))
+
+
+def cmd_answer(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    if bool(args.text) == bool(args.faq):
+        raise TicketError("请给出答复内容，或用 --faq 条目编号 引用知识库答复（二选一）")
+    if args.faq:
+        ticket = svc.answer_faq(staff, args.number, args.faq)
+        if args.candidate:
+            ticket = svc.mark_faq(staff, args.number)
+    else:
+        ticket = svc.answer(staff, args.number, args.text, faq_candidate=args.candidate)
+    sent = "（来电工单，请电话答复来电人）" if ticket.channel == "hotline" else "，答复已排队发送给企业"
+    return _done("已答复" + sent)(ticket)
+
+
+def cmd_transfer(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    return _done(f"已转办至{args.department}")(svc.transfer(staff, args.number, args.department, args.tier))
+
+
+def cmd_close(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    return _done("已办结")(svc.close(staff, args.number, args.reason))
+
+
+def cmd_reopen(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    return _done("已重新打开")(svc.reopen(staff, args.number, args.reason))
+
+
+def cmd_note(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    return _done("已添加备注")(svc.note(staff, args.number, args.text))
+
+
+def cmd_faq(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    return _done("已标记为FAQ候选")(svc.mark_faq(staff, args.number, args.question))
+
+
+def cmd_new(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    """Record a hotline call."""
+    ticket = svc.hotline(
+        staff, args.question, args.caller, args.contact, args.district, args.enterprise, args.tier, args.department
+    )
+    print(
+        f"已登记来电工单 {ticket.number}（{ticket.tier}，{ticket.department}，时限 {format_due(ticket.due_at)}）"
+        if ticket.due_at
+        else f"已登记来电工单 {ticket.number}"
+    )
+    if args.claim:
+        svc.claim(staff, ticket.number)
+        print(f"工单 {ticket.number} 已由{staff.id}认领")
+    return 0
+
+
+def _listing(title: str, found: list[Ticket], now: dt.datetime) -> int:
+    print(f"{title}：{len(found)} 件")
+    for t in found:
+        print(ticket_line(t, now))
+    return 0
+
+
+def cmd_remind(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    return _listing("催办（即将到期）", svc.remind(staff), svc.clock())
+
+
+def cmd_supervise(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    return _listing("督办（已超期）", svc.supervise(staff), svc.clock())
+
+
+def cmd_digest(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    from bot.digest import format_digest
+
+    print(format_digest(svc.digest(staff, args.date)))
+    return 0
+
+
+def cmd_export(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    """CSV in UTF-8 with BOM, so Excel shows the Chinese correctly."""
+    from bot.digest import export_csv
+
+    found = svc.export(staff, args.start, args.end)
+    if args.out == "-":
+        sys.stdout.flush()
+        with open(sys.stdout.fileno(), "w", encoding="utf-8-sig", newline="", closefd=False) as out:
+            export_csv(found, out, svc.clock())
+    else:
+        with open(args.out, "w", encoding="utf-8-sig", newline="") as out:
+            export_csv(found, out, svc.clock())
+        print(f"已导出 {len(found)} 件工单到 {args.out}", file=sys.stderr)
+    return 0
+
+
+# ---- wiring ---------------------------------------------------------------------------------------------
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Who acts, then the command; a refused action prints its reason and exits 1."""
+    name = (args.staff or os.environ.get("STAFF_NAME") or "").strip()
+    if not name:
+        print("请用 --staff 姓名 或环境变量 STAFF_NAME 指明办理人", file=sys.stderr)
+        return 2
+    try:
+        svc = build_service(settings)
+        result: int = args.ticket_func(svc, Staff("cli", name), args)
+        return result
+    except TicketError as exc:
+        print(f"操作未完成：{exc}", file=sys.stderr)
+        return 1
+
+
+def register(sub: Any) -> None:
+    """Add `tickets` and its subcommands to the main parser's subparsers."""
+    tickets = sub.add_parser("tickets", help="staff desk: ticket queue, answers, hotline calls, digest, export")
+    tickets.add_argument("--staff", help="who acts (default: env STAFF_NAME)")
+    tsub = tickets.add_subparsers(dest="tickets_command", required=True)
+
+    def add(name: str, func: Command, help: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = tsub.add_parser(name, help=help)
+        p.set_defaults(func=run, ticket_func=func)
+        p.add_argument("--staff", default=argparse.SUPPRESS, help="who acts (default: env STAFF_NAME)")
+        return p
+
+    p = add("list", cmd_list, "the queue (default: tickets still being worked on)")
+    p.add_argument("--status", action="append", help="待认领/处理中/已答复/已办结/已转办/重新打开 (repeatable)")
+    p.add_argument("--district", choices=list(DISTRICTS))
+    p.add_argument("--department", help="part of the department's name, e.g. 人社")
+    p.add_argument("--overdue", action="store_true", help="only overdue tickets")
+    p.add_argument("--all", action="store_true", help="every status")
+    p.add_argument("--limit", type=int, default=200)
+    add("show", cmd_show, "one ticket with its conversation and history").add_argument("number")
+    add("claim", cmd_claim, "take a ticket (exactly one of several staff wins)").add_argument("number")
+    p = add("answer", cmd_answer, "answer; the text is sent to the enterprise's chat")
+    p.add_argument("number")
+    p.add_argument("text", nargs="?")
+    p.add_argument("--faq", help="answer with this knowledge-base entry id instead of text")
+    p.add_argument("--candidate", action="store_true", help="also propose it as a new FAQ entry")
+    p = add("transfer", cmd_transfer, "hand over to a department (已转办)")
+    p.add_argument("number")
+    p.add_argument("department")
+    p.add_argument("--tier", choices=list(TIERS))
+    for name, func, verb in (("close", cmd_close, "close (已办结)"), ("reopen", cmd_reopen, "reopen (重新打开)")):
+        p = add(name, func, verb)
+        p.add_argument("number")
+        p.add_argument("--reason")
+    p = add("note", cmd_note, "internal note (not sent to the enterprise)")
+    p.add_argument("number")
+    p.add_argument("text")
+    p = add("faq", cmd_faq, "propose the ticket's question and answer as a new FAQ entry")
+    p.add_argument("number")
+    p.add_argument("--question", help="a cleaner wording of the question")
+    p = add("new", cmd_new, "record a hotline call as a new ticket")
+    p.add_argument("--question", required=True, help="what the caller asked")
+    p.add_argument("--caller", help="caller's name")
+    p.add_argument("--contact", help="caller's phone number")
+    p.add_argument("--district", choices=list(DISTRICTS))
+    p.add_argument("--enterprise")
+    p.add_argument("--tier", choices=list(TIERS))
+    p.add_argument("--department")
+    p.add_argument("--claim", action="store_true", help="claim it right away")
+    add("remind", cmd_remind, "催办: tickets due soon")
+    add("supervise", cmd_supervise, "督办: overdue tickets")
+    p = add("digest", cmd_digest, "daily digest as text")
+    p.add_argument("--date", type=_date, help="YYYY-MM-DD (default: today)")
+    p = add("export", cmd_export, "CSV (UTF-8 with BOM, opens in Excel)")
+    p.add_argument("--out", default="-", help="file (default: standard output)")
+    p.add_argument("--from", dest="start", type=_date, help="first creation day YYYY-MM-DD")
+    p.add_argument("--to", dest="end", type=_date, help="last creation day YYYY-MM-DD")

@@ -1,0 +1,247 @@
+"""Staff operations on tickets, the same for every front end (CLI, Telegram, WeChat).
+
+Methods are synchronous and each is one short database transaction; async adapters call them through
+`asyncio.to_thread` so the event loop never waits on the database. Every method first checks that the caller
+is configured staff (`NotStaff` otherwise), and every change is written with its history event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from bot import tickets as rules
+from bot.config import TZ
+from bot.core import format_answer
+from bot.digest import Digest, build_digest, day_bounds
+from bot.kb import KnowledgeBase
+from bot.models import Address, Ticket, TicketStatus
+from bot.store.base import NewTicket
+from bot.store.queue import Filter, TicketEvent, TicketQueue
+from bot.tickets import ACTIVE, Change, NotStaff, TicketError, TicketPolicy
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Staff:
+    """Who acts: a channel user, or a desk worker's name on the CLI."""
+
+    channel: str
+    user_id: str
+
+    @property
+    def id(self) -> str:
+        """How the person appears as assignee and in the history."""
+        return self.user_id if self.channel == "cli" else f"{self.channel}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class StaffDirectory:
+    """The configured staff: bare ids or `channel:id` (STAFF_USER_IDS).
+
+    With no list configured the CLI desk (local database access) is trusted and no chat user is staff.
+    """
+
+    ids: frozenset[str] = frozenset()
+
+    def allows(self, staff: Staff) -> bool:
+        if staff.channel == "cli" and not self.ids:
+            return bool(staff.user_id.strip())
+        return staff.user_id in self.ids or staff.id in self.ids
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    ticket: Ticket
+    events: list[TicketEvent]
+    context: list[dict[str, str]]
+
+
+def parse_statuses(raw: Iterable[str]) -> frozenset[TicketStatus]:
+    """Chinese status names → statuses; TicketError naming the valid ones for anything else."""
+    out = set()
+    for name in raw:
+        try:
+            out.add(TicketStatus(name.strip()))
+        except ValueError:
+            raise TicketError(f"没有“{name}”这个状态（可选：{'、'.join(s.value for s in TicketStatus)}）") from None
+    return frozenset(out)
+
+
+class StaffService:
+    """List, show, claim, answer, transfer, close, reopen, note, remind, supervise and record hotline calls."""
+
+    def __init__(
+        self,
+        queue: TicketQueue,
+        policy: TicketPolicy | None = None,
+        directory: StaffDirectory | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(TZ),
+        kb: KnowledgeBase | None = None,
+        today: Callable[[], dt.date] | None = None,
+        remind_window: dt.timedelta = dt.timedelta(hours=4),
+    ) -> None:
+        self.queue = queue
+        self.policy = policy or TicketPolicy()
+        self.directory = directory or StaffDirectory()
+        self.clock = clock
+        self.kb = kb
+        self.today = today or (lambda: self.clock().astimezone(TZ).date())
+        self.remind_window = remind_window
+
+    def check(self, staff: Staff) -> None:
+        """Raise NotStaff unless `staff` is configured."""
+        if not self.directory.allows(staff):
+            logger.warning("refused staff operation for %s", staff.id)
+            raise NotStaff("您不是已登记的工作人员，无法处理工单")
+
+    def _apply(self, staff: Staff, number: str, decide: Callable[[Ticket], Change]) -> Ticket:
+        self.check(staff)
+        return self.queue.apply(number, staff.id, self.clock(), decide)
+
+    # ---- reading -----------------------------------------------------------------------------------------
+
+    def list_queue(
+        self,
+        staff: Staff,
+        statuses: frozenset[TicketStatus] | None = ACTIVE,
+        district: str | None = None,
+        department: str | None = None,
+        overdue: bool = False,
+        limit: int = 200,
+    ) -> list[Ticket]:
+        """The queue, earliest due first; by default every ticket still being worked on."""
+        self.check(staff)
+        f = Filter(statuses, district, department, self.clock() if overdue else None, limit=limit)
+        return self.queue.find(f)
+
+    def show(self, staff: Staff, number: str) -> TicketDetail:
+        self.check(staff)
+        ticket = self.queue.get(number)
+        if ticket is None:
+            raise rules.TicketNotFound(f"没有找到工单 {number}")
+        return TicketDetail(ticket, self.queue.events(ticket.id), self.queue.context(ticket.id))
+
+    # ---- the workflow ------------------------------------------------------------------------------------
+
+    def claim(self, staff: Staff, number: str) -> Ticket:
+        """Take the ticket; of several staff racing for it exactly one wins, the others get AlreadyClaimed."""
+        return self._apply(staff, number, lambda t: rules.claim(t, staff.id))
+
+    def answer(self, staff: Staff, number: str, text: str, faq_candidate: bool = False) -> Ticket:
+        """Answer; the text is queued to the enterprise's own chat with a request for a rating."""
+        at = self.clock()
+        ticket = self._apply(staff, number, lambda t: rules.answer(t, staff.id, text, at))
+        if faq_candidate:
+            ticket = self.mark_faq(staff, number)
+        return ticket
+
+    def answer_faq(self, staff: Staff, number: str, faq_id: str) -> Ticket:
+        """Answer with a knowledge-base entry, in the ticket's district wording."""
+        if self.kb is None or faq_id not in self.kb.entries:
+            raise TicketError(f"知识库中没有条目 {faq_id}")
+        entry = self.kb.entries[faq_id]
+        at = self.clock()
+
+        def decide(t: Ticket) -> Change:
+            return rules.answer(t, staff.id, format_answer(entry, t.district, self.today()), at, faq_id)
+
+        return self._apply(staff, number, decide)
+
+    def transfer(self, staff: Staff, number: str, department: str, tier: str | None = None) -> Ticket:
+        return self._apply(staff, number, lambda t: rules.transfer(t, department, tier))
+
+    def close(self, staff: Staff, number: str, reason: str | None = None) -> Ticket:
+        return self._apply(staff, number, lambda t: rules.close(t, reason))
+
+    def reopen(self, staff: Staff, number: str, reason: str | None = None) -> Ticket:
+        at = self.clock()
+        return self._apply(staff, number, lambda t: rules.reopen(t, self.policy, at, reason))
+
+    def note(self, staff: Staff, number: str, text: str) -> Ticket:
+        return self._apply(staff, number, lambda t: rules.note(t, text))
+
+    def mark_faq(self, staff: Staff, number: str, question: str | None = None) -> Ticket:
+        """Propose the question and its answer as a new FAQ entry (listed in the weekly report)."""
+        at = self.clock()
+        return self._apply(staff, number, lambda t: rules.faq_candidate(t, staff.id, at, question))
+
+    def remind(self, staff: Staff) -> list[Ticket]:
+        """催办: active tickets due within the reminder window, not yet overdue; each gets a 催办 event."""
+        self.check(staff)
+        now = self.clock()
+        due_soon = [t for t in self.queue.find(Filter(due_before=now + self.remind_window)) if not self._late(t, now)]
+        self.queue.log([t.id for t in due_soon], staff.id, now, Change("催办", detail="即将到期"))
+        return due_soon
+
+    def supervise(self, staff: Staff) -> list[Ticket]:
+        """督办: overdue tickets for the supervisor, oldest due first; each gets a 督办 event."""
+        self.check(staff)
+        now = self.clock()
+        overdue = self.queue.find(Filter(overdue_at=now))
+        self.queue.log([t.id for t in overdue], staff.id, now, Change("督办", detail="已超期"))
+        return overdue
+
+    def _late(self, ticket: Ticket, now: dt.datetime) -> bool:
+        return rules.is_overdue(ticket, now)
+
+    def hotline(
+        self,
+        staff: Staff,
+        question: str,
+        caller: str | None = None,
+        contact: str | None = None,
+        district: str | None = None,
+        enterprise: str | None = None,
+        tier: str | None = None,
+        department: str | None = None,
+    ) -> Ticket:
+        """Record a hotline call as a new ticket: the staff member types what the caller asked."""
+        self.check(staff)
+        question = question.strip()
+        if not question:
+            raise TicketError("请填写来电人咨询的问题")
+        if tier is not None and tier not in rules.TIERS:
+            raise TicketError(f"级别只能是：{'、'.join(rules.TIERS)}")
+        default_tier, default_department = self.policy.classify(None, district)
+        at = self.clock()
+        tier = tier or default_tier
+        who = contact or caller or "来电"
+        ticket = self.queue.store.open_ticket(
+            NewTicket(
+                address=Address("hotline", who),
+                user_id=who,
+                question=question,
+                at=at,
+                district=district,
+                enterprise=enterprise,
+                contact=contact,
+                department=department or default_department,
+                tier=tier,
+                due_at=self.policy.due(at, tier),
+            )
+        )
+        detail = "，".join(x for x in (caller, contact, enterprise) if x) or None
+        self.queue.log([ticket.id], staff.id, at, Change("登记来电", detail=detail))
+        return ticket
+
+    # ---- reports -----------------------------------------------------------------------------------------
+
+    def digest(self, staff: Staff, day: dt.date | None = None) -> Digest:
+        """The daily digest (today by default)."""
+        self.check(staff)
+        return build_digest(self.queue, day or self.clock().astimezone(TZ).date(), self.clock())
+
+    def export(self, staff: Staff, start: dt.date | None = None, end: dt.date | None = None) -> list[Ticket]:
+        """Every ticket created from `start` to `end` (inclusive, Asia/Shanghai days), for the CSV export."""
+        self.check(staff)
+        f = Filter(
+            statuses=None,
+            created_from=day_bounds(start)[0] if start else None,
+            created_to=day_bounds(end)[1] if end else None,
+            limit=1_000_000,
+        )
+        return sorted(self.queue.find(f), key=lambda t: t.id)

@@ -1,0 +1,324 @@
+"""Ticket rules: status transitions, tiers, time limits in Chinese working time, and the change each action makes.
+
+Pure functions only — no database, no channel. The store applies a `Change` atomically to a row it has locked,
+so every rule here sees the ticket exactly as it is at that moment.
+
+Errors (all `TicketError`, a `ValueError` whose message is the Chinese sentence staff or users read):
+    TicketError
+     ├── TicketNotFound      no ticket with that number (or not the user's own)
+     ├── TransitionError     the action is not allowed in the ticket's current status
+     ├── AlreadyClaimed      someone else holds the ticket
+     └── NotStaff            the caller is not configured as staff
+
+The clock: a ticket's due time counts only working time (office hours on Chinese working days, holidays and
+调休 make-up workdays from `chinese_calendar`). It pauses while the ticket waits for the enterprise: answering
+sets `paused_at`; reopening moves `due_at` later by the working time spent waiting. 已答复 and 已办结 tickets are
+never overdue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import chinese_calendar
+
+from bot.config import TZ
+from bot.models import Address, FaqEntry, Option, Outgoing, Ticket, TicketStatus
+
+logger = logging.getLogger(__name__)
+
+S = TicketStatus
+TIERS: tuple[str, ...] = ("常规", "一般", "专业")
+DEFAULT_SLA_DAYS: Mapping[str, float] = {"常规": 1, "一般": 3, "专业": 5}
+ACTIVE: frozenset[TicketStatus] = frozenset({S.OPEN, S.IN_PROGRESS, S.TRANSFERRED, S.REOPENED})
+SATISFACTION: tuple[str, ...] = ("满意", "基本满意", "不满意")
+SPECIALIST_CATEGORIES = frozenset({"税费", "社会保险", "工伤", "金融"})
+DEFAULT_DEPARTMENT = "区复工复产服务专班"
+
+# action → (statuses it may start from, status it leads to; None keeps the status)
+TRANSITIONS: Mapping[str, tuple[frozenset[TicketStatus], TicketStatus | None]] = {
+    "claim": (frozenset({S.OPEN, S.TRANSFERRED, S.REOPENED}), S.IN_PROGRESS),
+    "answer": (frozenset({S.IN_PROGRESS}), S.ANSWERED),
+    "transfer": (frozenset({S.OPEN, S.IN_PROGRESS, S.TRANSFERRED, S.REOPENED}), S.TRANSFERRED),
+    "close": (frozenset({S.ANSWERED}), S.CLOSED),
+    "reopen": (frozenset({S.ANSWERED, S.CLOSED}), S.REOPENED),
+    "satisfied": (frozenset({S.ANSWERED, S.CLOSED}), S.CLOSED),
+    "unsatisfied": (frozenset({S.ANSWERED, S.CLOSED}), S.REOPENED),
+    "note": (frozenset(S), None),
+    "faq_candidate": (frozenset({S.ANSWERED, S.CLOSED}), None),
+}
+ACTION_NAMES = {
+    "claim": "认领",
+    "answer": "答复",
+    "transfer": "转办",
+    "close": "办结",
+    "reopen": "重新打开",
+    "satisfied": "评价",
+    "unsatisfied": "评价",
+    "note": "备注",
+    "faq_candidate": "标记FAQ候选",
+}
+
+
+class TicketError(ValueError):
+    """A ticket action that cannot be done; the message is the Chinese sentence to show."""
+
+
+class TicketNotFound(TicketError):
+    pass
+
+
+class TransitionError(TicketError):
+    pass
+
+
+class AlreadyClaimed(TicketError):
+    pass
+
+
+class NotStaff(TicketError):
+    pass
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one action does to a locked ticket row: new column values, one history event, messages to send."""
+
+    action: str
+    values: dict[str, Any] = field(default_factory=dict)
+    detail: str | None = None
+    outgoing: tuple[Outgoing, ...] = ()
+    faq_candidate: dict[str, Any] | None = None
+
+
+def check(ticket: Ticket, action: str) -> TicketStatus:
+    """The status `action` leads to from the ticket's status; TransitionError when it is not allowed there."""
+    sources, target = TRANSITIONS[action]
+    if ticket.status not in sources:
+        allowed = "、".join(s.value for s in TicketStatus if s in sources)
+        raise TransitionError(
+            f"工单 {ticket.number} 当前状态为“{ticket.status.value}”，不能{ACTION_NAMES[action]}（仅限：{allowed}）"
+        )
+    return target or ticket.status
+
+
+# ---- working time ----------------------------------------------------------------------------------------
+
+
+def is_workday(day: dt.date) -> bool:
+    """Chinese working day (holidays and 调休 included); plain Monday–Friday beyond the calendar's years."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
+@dataclass(frozen=True)
+class WorkClock:
+    """Office hours on Chinese working days, in Asia/Shanghai."""
+
+    start: dt.time = dt.time(9, 0)
+    end: dt.time = dt.time(17, 0)
+
+    @property
+    def day_length(self) -> dt.timedelta:
+        return dt.datetime.combine(dt.date.min, self.end) - dt.datetime.combine(dt.date.min, self.start)
+
+    def _span(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
+        if not is_workday(day):
+            return None
+        return dt.datetime.combine(day, self.start, TZ), dt.datetime.combine(day, self.end, TZ)
+
+    def add(self, start: dt.datetime, work: dt.timedelta) -> dt.datetime:
+        """The moment when `work` of working time has passed since `start`."""
+        t = start.astimezone(TZ)
+        remaining = work
+        for _ in range(3660):  # ten years of days: a bound, never reached by real limits
+            span = self._span(t.date())
+            if span is not None:
+                t = max(t, span[0])
+                if t < span[1]:
+                    if remaining <= span[1] - t:
+                        return t + remaining
+                    remaining -= span[1] - t
+            t = dt.datetime.combine(t.date() + dt.timedelta(days=1), dt.time(0), TZ)
+        raise ValueError("working time limit too large")
+
+    def between(self, a: dt.datetime, b: dt.datetime) -> dt.timedelta:
+        """Working time from `a` to `b` (zero when b ≤ a)."""
+        a, b = a.astimezone(TZ), b.astimezone(TZ)
+        total = dt.timedelta()
+        day = a.date()
+        while day <= b.date():
+            span = self._span(day)
+            if span is not None:
+                lo, hi = max(a, span[0]), min(b, span[1])
+                if hi > lo:
+                    total += hi - lo
+            day += dt.timedelta(days=1)
+        return total
+
+
+@dataclass(frozen=True)
+class TicketPolicy:
+    """Tier and department of a new ticket, and its due time from the per-tier limit in working days."""
+
+    sla_days: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+    clock: WorkClock = WorkClock()
+
+    def classify(self, entry: FaqEntry | None, district: str | None) -> tuple[str, str]:
+        """(tier, department): specialist categories → 专业, other matched topics → 常规, unknown → 一般 to 专班."""
+        if entry is None:
+            return "一般", f"{district}复工复产服务专班" if district else DEFAULT_DEPARTMENT
+        tier = "专业" if entry.category in SPECIALIST_CATEGORIES else "常规"
+        return tier, entry.department_for(district)
+
+    def due(self, start: dt.datetime, tier: str) -> dt.datetime:
+        days = self.sla_days.get(tier, self.sla_days.get("一般", 3))
+        return self.clock.add(start, self.clock.day_length * days)
+
+    def resumed_due(self, ticket: Ticket, at: dt.datetime) -> dt.datetime | None:
+        """The due time after a pause ends at `at`: moved later by the working time spent waiting."""
+        if ticket.due_at is None or ticket.paused_at is None:
+            return ticket.due_at
+        return ticket.due_at + self.clock.between(ticket.paused_at, at)
+
+
+def parse_sla(raw: str) -> dict[str, float]:
+    """`常规=1,一般=3,专业=5` → per-tier working days; raises ValueError naming the bad part."""
+    days = dict(DEFAULT_SLA_DAYS)
+    for part in filter(None, (p.strip() for p in raw.replace("，", ",").split(","))):
+        tier, _, value = part.partition("=")
+        if tier.strip() not in TIERS:
+            raise ValueError(f"unknown tier {tier.strip()!r} (expected one of {', '.join(TIERS)})")
+        try:
+            days[tier.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"{part!r}: expected tier=working days") from None
+        if days[tier.strip()] <= 0:
+            raise ValueError(f"{part!r}: the limit must be positive")
+    return days
+
+
+def parse_hours(raw: str) -> WorkClock:
+    """`09:00-17:00` → office hours."""
+    try:
+        start, end = (dt.time.fromisoformat(x.strip()) for x in raw.split("-"))
+    except ValueError:
+        raise ValueError(f"{raw!r}: expected HH:MM-HH:MM") from None
+    if end <= start:
+        raise ValueError(f"{raw!r}: the end must be after the start")
+    return WorkClock(start, end)
+
+
+def is_overdue(ticket: Ticket, now: dt.datetime) -> bool:
+    return ticket.status in ACTIVE and ticket.due_at is not None and ticket.due_at < now
+
+
+def format_due(at: dt.datetime) -> str:
+    return at.astimezone(TZ).strftime("%m月%d日 %H:%M")
+
+
+# ---- changes, one per action -----------------------------------------------------------------------------
+
+
+def claim(ticket: Ticket, staff: str) -> Change:
+    if ticket.status is S.IN_PROGRESS:
+        who = "您" if ticket.assignee == staff else ticket.assignee
+        raise AlreadyClaimed(f"工单 {ticket.number} 已由{who}认领处理")
+    check(ticket, "claim")
+    return Change("claim", {"status": S.IN_PROGRESS.value, "assignee": staff})
+
+
+def rating_options(number: str) -> tuple[Option, ...]:
+    return tuple(Option(level, f"satisfaction:{number}:{level}", "feedback") for level in SATISFACTION)
+
+
+def answer(ticket: Ticket, staff: str, text: str, at: dt.datetime, faq_id: str | None = None) -> Change:
+    """Answer the enterprise: recorded, queued to its chat (not for phone tickets), clock paused for the rating."""
+    text = text.strip()
+    if not text:
+        raise TicketError("答复内容不能为空")
+    check(ticket, "answer")
+    if ticket.assignee != staff:
+        raise AlreadyClaimed(f"工单 {ticket.number} 由{ticket.assignee}处理，请先认领")
+    outgoing: tuple[Outgoing, ...] = ()
+    if ticket.channel != "hotline":
+        message = (
+            f"【工单 {ticket.number} 答复】\n{text}\n\n"
+            "请对本次答复进行评价：回复“满意”“基本满意”或“不满意”（不满意将重新办理）。"
+        )
+        outgoing = (
+            Outgoing(Address(ticket.channel, ticket.chat_id), message, rating_options(ticket.number), ticket.number),
+        )
+    values = {"status": S.ANSWERED.value, "answer": text, "paused_at": at, "satisfaction": None}
+    return Change("answer", values, text if faq_id is None else f"[FAQ {faq_id}] {text}", outgoing)
+
+
+def transfer(ticket: Ticket, department: str, tier: str | None = None) -> Change:
+    department = department.strip()
+    if not department:
+        raise TicketError("请填写转办的部门")
+    if tier is not None and tier not in TIERS:
+        raise TicketError(f"级别只能是：{'、'.join(TIERS)}")
+    check(ticket, "transfer")
+    values: dict[str, Any] = {"status": S.TRANSFERRED.value, "department": department, "assignee": None}
+    if tier:
+        values["tier"] = tier
+    return Change("transfer", values, f"转至{department}" + (f"（{tier}）" if tier else ""))
+
+
+def close(ticket: Ticket, reason: str | None = None) -> Change:
+    check(ticket, "close")
+    return Change("close", {"status": S.CLOSED.value}, reason)
+
+
+def reopen(ticket: Ticket, policy: TicketPolicy, at: dt.datetime, reason: str | None = None) -> Change:
+    check(ticket, "reopen")
+    values = {"status": S.REOPENED.value, "due_at": policy.resumed_due(ticket, at), "paused_at": None}
+    return Change("reopen", values, reason)
+
+
+def rate(ticket: Ticket, level: str, policy: TicketPolicy, at: dt.datetime) -> Change:
+    """The enterprise's rating: 满意/基本满意 closes the ticket, 不满意 reopens it with the clock running again."""
+    if level not in SATISFACTION:
+        raise TicketError(f"评价只能是：{'、'.join(SATISFACTION)}")
+    if ticket.satisfaction:
+        raise TransitionError(f"工单 {ticket.number} 已评价为“{ticket.satisfaction}”，感谢您的反馈")
+    if level == "不满意":
+        check(ticket, "unsatisfied")
+        values = {
+            "status": S.REOPENED.value,
+            "satisfaction": level,
+            "due_at": policy.resumed_due(ticket, at),
+            "paused_at": None,
+        }
+        return Change("unsatisfied", values, level)
+    check(ticket, "satisfied")
+    return Change("satisfied", {"status": S.CLOSED.value, "satisfaction": level}, level)
+
+
+def note(ticket: Ticket, text: str) -> Change:
+    if not text.strip():
+        raise TicketError("备注内容不能为空")
+    return Change("note", {}, text.strip())
+
+
+def faq_candidate(ticket: Ticket, staff: str, at: dt.datetime, question: str | None = None) -> Change:
+    """Propose the ticket's question and answer as a new FAQ entry for the weekly report."""
+    check(ticket, "faq_candidate")
+    if not ticket.answer:
+        raise TicketError(f"工单 {ticket.number} 还没有答复，不能作为FAQ候选")
+    row = {
+        "question": (question or ticket.question).strip(),
+        "answer": ticket.answer,
+        "proposed_by": staff,
+        "at": at,
+        "category": ticket.category,
+        "department": ticket.department,
+    }
+    return Change("faq_candidate", {}, None, faq_candidate=row)
