@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,67 @@ def build_assistant(settings: Settings, kb: KnowledgeBase | None = None) -> Any:
 # ---- commands -------------------------------------------------------------------------------------------
 
 
+ChannelTask = Callable[[], Coroutine[Any, Any, None]]
+
+
+def build_wechat(settings: Settings, assistant: Any) -> tuple[ChannelTask, Any]:
+    """The WeChat endpoint and, with an AppSecret, its customer-service `Sender` (else None)."""
+    from bot.channels import wechat
+    from bot.channels.wechat_api import WeChatApi
+    from bot.channels.wechat_sender import WeChatSender
+    from bot.channels.wechat_window import WindowStore
+
+    config = wechat.config_from(settings)
+    if config.aes_key and not config.app_id:
+        raise ConfigError("WECHAT_AES_KEY is set: WECHAT_APP_ID is needed to decrypt messages")
+    windows = WindowStore(assistant.store.engine)
+    sender = None
+    if config.app_id and config.app_secret:
+        sender = WeChatSender(WeChatApi(config.app_id, config.app_secret, config.api_base_url), windows)
+    else:
+        logger.warning("WECHAT_APP_ID/WECHAT_APP_SECRET not set: staff answers cannot reach WeChat users")
+    endpoint = wechat.WeChatEndpoint(config, assistant.handle, windows, sender)
+    return (lambda: wechat.serve(config, endpoint)), sender
+
+
+def outbox_task(store: Any, senders: dict[str, Any]) -> ChannelTask:
+    """Deliver queued staff answers through the running channels' senders."""
+    from bot.outbox import OutboxPump
+    from bot.store.queue import TicketQueue
+
+    pump = OutboxPump(TicketQueue(store), senders)
+    return lambda: pump.run(asyncio.Event())
+
+
+async def serve_channels(tasks: Sequence[ChannelTask]) -> None:
+    """Run every channel in one event loop until one of them stops or fails."""
+    await asyncio.gather(*(task() for task in tasks))
+
+
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    """Chat in the console (the embedded default when no channel is configured)."""
+    """Serve the configured channels together; chat in the console when none is configured."""
     from bot.channels import console
 
-    from bot.cli_tickets import console_pending
-
     assistant = build_assistant(settings)
-    console.run(assistant, pending=console_pending(assistant.store))
+    tasks: list[ChannelTask] = []
+    senders: dict[str, Any] = {}
+    try:
+        if settings.wechat_token:
+            serve_wechat, wechat_sender = build_wechat(settings, assistant)
+            tasks.append(serve_wechat)
+            if wechat_sender is not None:
+                senders[wechat_sender.channel] = wechat_sender
+    except ConfigError as exc:
+        print(f"配置错误: {exc}", file=sys.stderr)
+        return 2
+    if senders:
+        tasks.append(outbox_task(assistant.store, senders))
+    if not tasks:
+        from bot.cli_tickets import console_pending
+
+        console.run(assistant, pending=console_pending(assistant.store))
+        return 0
+    asyncio.run(serve_channels(tasks))
     return 0
 
 
@@ -123,7 +177,9 @@ def faq_report(settings: Settings, catalogue: Path | None) -> tuple[list[str], l
     if weak:
         infos.append(f"{weak} 个问法未被直接回答（给出候选或转人工），可考虑调整")
     n_alt = sum(len(e.alternates) for e in kb.entries.values())
-    infos.insert(0, f"{len(kb.entries)} 个条目，{n_alt} 个问法，{len(kb.categories)} 个类别，{len(kb.synonyms)} 个同义词")
+    infos.insert(
+        0, f"{len(kb.entries)} 个条目，{n_alt} 个问法，{len(kb.categories)} 个类别，{len(kb.synonyms)} 个同义词"
+    )
     return errors, infos
 
 

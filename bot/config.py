@@ -28,12 +28,12 @@ class Settings:
     faq_dir: Path = ROOT / "faq"
     # BOT_TODAY=2020-03-21 — the date the bot judges policy validity by; default: today in Asia/Shanghai.
     today: dt.date | None = None
-    # MATCH_ANSWER_SCORE=62 — lowest score (0–100) that may be answered directly.
-    answer_score: float = 62.0
-    # MATCH_MARGIN=8 — how far the best entry must lead the runner-up to be answered directly.
-    margin: float = 8.0
-    # MATCH_SUGGEST_SCORE=45 — lowest score offered as a suggestion; below it the question is escalated.
-    suggest_score: float = 45.0
+    # MATCH_ANSWER_SCORE=50 — lowest score (0–100) that may be answered directly.
+    answer_score: float = 50.0
+    # MATCH_MARGIN=5 — how far the best entry must lead the runner-up to be answered directly.
+    margin: float = 5.0
+    # MATCH_SUGGEST_SCORE=30 — lowest score offered as a suggestion; below it the question is escalated.
+    suggest_score: float = 30.0
     # TICKET_PREFIX=FG — prefix of ticket numbers such as FG20200321-0007.
     ticket_prefix: str = "FG"
     # LOG_LEVEL=INFO
@@ -49,7 +49,20 @@ class Settings:
     ticket_remind_hours: float = 4.0
     # Channel settings, used when present (see README).
     telegram_token: str | None = None
+    # WECHAT_TOKEN=… — the Token set in the Official Account's server config; turns the WeChat endpoint on.
     wechat_token: str | None = None
+    # WECHAT_AES_KEY=… — the 43-character EncodingAESKey; needed for safe (encrypted) and compatible mode.
+    wechat_aes_key: str | None = None
+    # WECHAT_APP_ID=wx1234567890abcdef — the AppID (decryption check and access token).
+    wechat_app_id: str | None = None
+    # WECHAT_APP_SECRET=… — the AppSecret; without it answers can only be passive replies (no staff answers).
+    wechat_app_secret: str | None = None
+    # WECHAT_HOST=0.0.0.0 / WECHAT_PORT=8080 / WECHAT_PATH=/wechat — where the endpoint listens.
+    wechat_host: str = "127.0.0.1"
+    wechat_port: int = 8080
+    wechat_path: str = "/wechat"
+    # WECHAT_API_BASE_URL=https://api.weixin.qq.com — the API server (tests point it at a local fake).
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def bot_today(self) -> dt.date:
@@ -98,8 +111,32 @@ class Settings:
             ticket_remind_hours=num("TICKET_REMIND_HOURS", defaults.ticket_remind_hours),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             wechat_token=env.get("WECHAT_TOKEN") or None,
+            wechat_aes_key=_aes_key(env.get("WECHAT_AES_KEY") or None),
+            wechat_app_id=env.get("WECHAT_APP_ID") or None,
+            wechat_app_secret=env.get("WECHAT_APP_SECRET") or None,
+            wechat_host=env.get("WECHAT_HOST") or defaults.wechat_host,
+            wechat_port=int(num("WECHAT_PORT", defaults.wechat_port)),
+            wechat_path="/" + (env.get("WECHAT_PATH") or defaults.wechat_path).lstrip("/"),
+            wechat_api_base_url=env.get("WECHAT_API_BASE_URL") or defaults.wechat_api_base_url,
             extra={k: v for k, v in env.items() if k.startswith(("TELEGRAM_", "WECHAT_"))},
         )
+
+
+def _aes_key(raw: str | None) -> str | None:
+    """WeChat's EncodingAESKey is 43 base64 characters (32 bytes once "=" is appended)."""
+    if raw is None:
+        return None
+    import base64
+    import binascii
+
+    try:
+        ok = len(raw) == 43 and len(base64.b64decode(raw + "=", validate=True)) == 32
+    except binascii.Error:
+        ok = False
+    if not ok:
+        raise ConfigError("WECHAT_AES_KEY: expected the 43-character EncodingAESKey from the WeChat admin page")
+    return raw
+
 
 def _ticket_sla(raw: str) -> dict[str, float]:
     from bot.tickets import parse_sla

@@ -39,17 +39,17 @@ STOPWORDS = frozenset(
     那些 个 能 能不能 可以 可不可以 可否 是否 怎么 怎么样 怎样 怎么办 如何 什么 啥 哪些 哪里 哪儿 多少 几 要 要不要 需要 会 会不会
     还 还是 就 都 也 和 与 及 或 或者 对 给 把 被 让 请 一下 下 一 就是 但是 但 因为 所以 如果 的话 呗 嗯 哈 该 应该 应当 一般
     目前 现在 今年 已经 之前 之后 以后 里 上 中 后 前 时候 情况 问题 问 想 知道 了解 吧 者 其 之 以 为 从 于 并 而 又 再 多 很 太
-    比较 具体 相关 方面 有关 关于 一些 有些 这样 那样 这种 那种 谁 吗 么 不 没""".split()
+    比较 具体 相关 方面 有关 关于 一些 有些 这样 那样 这种 那种 谁 吗 么 不 没 弄 搞 咋 咋办 咋弄 怎么弄 怎么搞 啥样""".split()
 )
-_LATIN_RE = re.compile(r"[a-z]+")
+_LATIN_RUN_RE = re.compile(r"[a-z]+(?: [a-z]+)*")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    answer: float = 62.0
-    margin: float = 8.0
-    suggest: float = 45.0
+    answer: float = 50.0
+    margin: float = 5.0
+    suggest: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ class Matcher:
     W_QUERY, W_PHRASE, W_FUZZ = 0.45, 0.30, 0.25
     MAX_POSTINGS = 400  # impact-ordered cap per token: bounds the work per query at any FAQ size
     TOP_ENTRIES = 12  # entries that get the (costlier) rapidfuzz pass
+    ANSWER_TOKEN_SHARE = 0.5  # a question word found only in an entry's answer explains half as much
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, normalizer: Normalizer | None = None):
         self.kb = kb
@@ -81,7 +82,7 @@ class Matcher:
         for word in domain_words:
             word = self.normalize(word)
             if len(word) >= 2 and " " not in word:
-                self._tokenizer.add_word(word, freq=200_000)
+                self._tokenizer.add_word(word)
         self._build(kb)
 
     # ---- index -------------------------------------------------------------------------------------------
@@ -89,27 +90,29 @@ class Matcher:
     def _build(self, kb: KnowledgeBase) -> None:
         self._ids: list[str] = []
         texts: list[tuple[int, str]] = []
+        answers: dict[int, str] = {}
         for entry in kb.entries.values():
             idx = len(self._ids)
             self._ids.append(entry.id)
-            for phrasing in (entry.question, *entry.alternates, *entry.keywords):
-                texts.append((idx, phrasing))
+            texts += [(idx, p) for p in (entry.question, *entry.alternates, *entry.keywords)]
+            regional = " ".join(v.answer or v.extra or "" for v in entry.regions.values())
+            answers[idx] = f"{entry.answer} {regional}"
         for i, phrasing in enumerate(kb.out_of_scope):
             idx = len(self._ids)
             self._ids.append(f"{OOS_PREFIX}{i}")
             texts.append((idx, phrasing))
-        tokenized = [(idx, self.normalize(t)) for idx, t in texts]
-        token_sets = [(idx, norm, frozenset(self._tokens(norm))) for idx, norm in tokenized]
+        token_sets = [(idx, norm, frozenset(self._tokens(norm))) for idx, norm in ((i, self.normalize(t)) for i, t in texts)]
         vocab: dict[int, set[str]] = defaultdict(set)
         for idx, _, toks in token_sets:
             vocab[idx] |= toks
         self._vocab = {idx: frozenset(v) for idx, v in vocab.items()}
-        df: dict[str, int] = defaultdict(int)
-        for toks in self._vocab.values():
-            for t in toks:
-                df[t] += 1
+        self._answer_vocab = {
+            idx: frozenset(self._tokens(self.normalize(text))) - self._vocab.get(idx, frozenset())
+            for idx, text in answers.items()
+        }
         n = max(len(self._vocab), 1)
-        self._idf = {t: math.log(1 + n / d) for t, d in df.items()}
+        self._idf = self._idf_of(self._vocab.values(), n)
+        self._answer_idf = self._idf_of(self._answer_vocab.values(), n)
         self._unknown_weight = math.log(1 + n / 1.5)  # a word the FAQ never uses weighs like a rare one
         self._phrasings = [
             _Phrasing(idx, norm.replace(" ", ""), toks, sum(self._idf[t] for t in toks) or 1.0)
@@ -124,16 +127,40 @@ class Matcher:
             t: tuple(sorted(pis, key=lambda pi: self._phrasings[pi].weight)[: self.MAX_POSTINGS])
             for t, pis in postings.items()
         }
-        self._by_pinyin: dict[tuple[str, ...], str] = {}
-        for token in sorted(df, key=lambda t: -df[t]):
-            if len(token) >= 2 and _CJK_RE.search(token):
-                self._by_pinyin.setdefault(tuple(lazy_pinyin(token, style=Style.NORMAL)), token)
-        self._by_joined_pinyin = {"".join(k): v for k, v in self._by_pinyin.items()}
-        self._pinyin_cache: dict[str, str] = {}
+        answer_postings: dict[str, list[int]] = defaultdict(list)
+        for idx, toks in self._answer_vocab.items():
+            for t in toks:
+                answer_postings[t].append(idx)
+        self._answer_postings = {t: tuple(v[: self.MAX_POSTINGS]) for t, v in answer_postings.items()}
+        self._build_pinyin(kb)
         logger.info("matcher index: %d entries, %d phrasings, %d tokens", len(kb.entries), len(self._phrasings), n)
 
+    @staticmethod
+    def _idf_of(vocabs: Iterable[frozenset[str]], n: int) -> dict[str, float]:
+        df: dict[str, int] = defaultdict(int)
+        for toks in vocabs:
+            for t in toks:
+                df[t] += 1
+        return {t: math.log(1 + n / d) for t, d in df.items()}
+
+    def _build_pinyin(self, kb: KnowledgeBase) -> None:
+        """Pinyin → word for the FAQ's own words and synonym variants (for typos and pinyin input)."""
+        words: dict[str, str] = {}
+        for variant, canonical in self.normalize.synonyms.items():
+            words.setdefault(variant, canonical)
+        for token in sorted(self._idf, key=lambda t: -self._idf[t]):
+            words.setdefault(token, token)
+        self._by_pinyin: dict[tuple[str, ...], str] = {}
+        for word, target in words.items():
+            if len(word) >= 2 and all(_CJK_RE.match(c) for c in word):
+                self._by_pinyin.setdefault(tuple(lazy_pinyin(word, style=Style.NORMAL)), target)
+        self._by_joined_pinyin = {"".join(k): v for k, v in self._by_pinyin.items()}
+        self._pinyin_cache: dict[str, str] = {}
+
     def _tokens(self, norm: str) -> list[str]:
-        return [t for t in self._tokenizer.lcut(norm) if t.strip() and t not in STOPWORDS]
+        # Search mode also yields the parts of long words (社保减免 → 社保, 减免, 社保减免), so a compound in
+        # one phrasing still meets its parts in another.
+        return [t for t in self._tokenizer.lcut_for_search(norm) if t.strip() and t not in STOPWORDS]
 
     # ---- query -------------------------------------------------------------------------------------------
 
@@ -145,27 +172,61 @@ class Matcher:
         return py
 
     def _repair(self, norm: str) -> str:
-        """Replace misspelt or pinyin-typed domain words by the FAQ's own spelling."""
-        norm = _LATIN_RE.sub(lambda m: self._by_joined_pinyin.get(m.group(0), m.group(0)), norm)
+        """Replace misspelt or pinyin-typed domain words by the FAQ's own spelling.
+
+        Only runs of characters that the dictionary segmenter leaves as single, unknown characters are looked
+        at (社宝 → 社/宝 → shebao → 社保), so real words, and pairs that straddle two words, are never changed.
+        """
+        norm = _LATIN_RUN_RE.sub(self._repair_latin, norm)
         if not self._by_pinyin:
             return norm
         out: list[str] = []
-        i = 0
-        while i < len(norm):
-            step, piece_out = 1, norm[i]
-            for size in (4, 3, 2):
-                piece = norm[i : i + size]
-                if len(piece) < size or not all(_CJK_RE.match(c) for c in piece):
-                    continue
-                if piece in self._idf or self._general_freq.get(piece, 0) > 0:
-                    break  # a real word as written: keep it
-                word = self._by_pinyin.get(tuple(self._char_pinyin(c) for c in piece))
-                if word is not None:
-                    step, piece_out = size, word
-                    break
-            out.append(piece_out)
-            i += step
+        run: list[str] = []
+        for token in [*self._tokenizer.lcut(norm, HMM=False), ""]:
+            if len(token) == 1 and _CJK_RE.match(token) and token not in self._idf:
+                run.append(token)
+                continue
+            out.append(self._repair_run("".join(run)) if len(run) >= 2 else "".join(run))
+            run = []
+            out.append(token)
         return "".join(out)
+
+    def _repair_run(self, chars: str) -> str:
+        out: list[str] = []
+        i = 0
+        while i < len(chars):
+            for size in range(min(4, len(chars) - i), 1, -1):
+                word = self._by_pinyin.get(tuple(self._char_pinyin(c) for c in chars[i : i + size]))
+                if word is not None:
+                    out.append(word)
+                    i += size
+                    break
+            else:
+                out.append(chars[i])
+                i += 1
+        return "".join(out)
+
+    def _repair_latin(self, m: re.Match[str]) -> str:
+        """Pinyin typed in Latin letters, possibly spaced (yanchi fugong), becomes the FAQ's word."""
+        words = m.group(0).split()
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for size in range(min(4, len(words) - i), 0, -1):
+                word = self._by_joined_pinyin.get("".join(words[i : i + size]))
+                if word is not None:
+                    out.append(word)
+                    i += size
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return " ".join(out)
+
+    def _unknown_token_weight(self, token: str) -> float:
+        """A word the FAQ never uses: rare words (挂失, 车祸) weigh like the FAQ's rarest, common ones (向, 用) little."""
+        general = math.log(self._tokenizer.total / (self._general_freq.get(token, 0) + 1))
+        return self._unknown_weight * min(1.0, max(0.1, (general - 6.0) / 8.0))
 
     def analyse(self, text: str) -> tuple[str, dict[str, float]]:
         """The normalized question and its weighted content tokens (exposed for reports and debugging)."""
@@ -173,9 +234,7 @@ class Matcher:
         weights: dict[str, float] = {}
         for t in self._tokens(norm):
             w = self._idf.get(t)
-            if w is None:
-                w = self._unknown_weight * (0.5 if len(t) == 1 else 1.0)
-            weights[t] = w
+            weights[t] = w if w is not None else self._unknown_token_weight(t)
         return norm, weights
 
     def match(self, text: str) -> Match:
@@ -192,36 +251,61 @@ class Matcher:
         return self._decide(ranked)
 
     def _rank(self, flat: str, weights: dict[str, float]) -> list[tuple[str, float]]:
+        """Entries scored 0–100, best first (out-of-scope exemplars included, marked by their id)."""
         total = sum(weights.values())
         phrase_cov: dict[int, float] = defaultdict(float)
         for t, w in weights.items():
             for pi in self._postings.get(t, ()):
                 phrase_cov[pi] += w
-        if not phrase_cov:
-            return []
-        coarse: dict[int, float] = {}
         best_phrase: dict[int, float] = {}
         for pi, covered in phrase_cov.items():
             ph = self._phrasings[pi]
             pc = min(covered / ph.weight, 1.0)
             if pc > best_phrase.get(ph.entry, -1.0):
                 best_phrase[ph.entry] = pc
+        for t in weights:
+            for idx in self._answer_postings.get(t, ()):
+                best_phrase.setdefault(idx, 0.0)
+        if not best_phrase:
+            return []
+        coarse: dict[int, float] = {}
+        parts: dict[int, tuple[float, float]] = {}
         for idx, pc in best_phrase.items():
-            vocab = self._vocab[idx]
-            qc = sum(w for t, w in weights.items() if t in vocab) / total
-            coarse[idx] = self.W_QUERY * qc + self.W_PHRASE * pc
+            vocab, answer_vocab = self._vocab.get(idx, frozenset()), self._answer_vocab.get(idx, frozenset())
+            explained = 0.0
+            for t, w in weights.items():
+                if t in vocab:
+                    explained += w
+                elif t in answer_vocab:
+                    explained += w * self.ANSWER_TOKEN_SHARE
+            parts[idx] = (explained / total, pc)
+            coarse[idx] = self._combine(explained / total, pc, None)
         top = sorted(coarse, key=coarse.__getitem__, reverse=True)[: self.TOP_ENTRIES]
         top_set = set(top)
         best_fuzz: dict[int, float] = defaultdict(float)
         for pi in phrase_cov:
             ph = self._phrasings[pi]
             if ph.entry in top_set:
-                r = fuzz.ratio(flat, ph.text) / 100.0
+                r = self._similarity(flat, ph.text)
                 if r > best_fuzz[ph.entry]:
                     best_fuzz[ph.entry] = r
-        scored = [(self._ids[idx], 100.0 * (coarse[idx] + self.W_FUZZ * best_fuzz[idx])) for idx in top]
+        scored = [(self._ids[idx], 100.0 * self._combine(*parts[idx], best_fuzz[idx])) for idx in top]
         scored.sort(key=lambda x: -x[1])
         return scored
+
+    def _combine(self, query_cov: float, phrase_cov: float, similarity: float | None) -> float:
+        """One 0–1 score from the three signals (similarity None: the cheap pre-ranking without rapidfuzz)."""
+        if similarity is None:
+            return self.W_QUERY * query_cov + self.W_PHRASE * phrase_cov
+        return self.W_QUERY * query_cov + self.W_PHRASE * phrase_cov + self.W_FUZZ * similarity
+
+    @staticmethod
+    def _similarity(query: str, phrasing: str) -> float:
+        """Character similarity in 0–1: whole-string ratio, or the best-aligned part of a long message."""
+        ratio = fuzz.ratio(query, phrasing)
+        if len(query) > 2 * len(phrasing):
+            ratio = max(ratio, 0.9 * fuzz.partial_ratio(phrasing, query))
+        return ratio / 100.0
 
     def _decide(self, ranked: list[tuple[str, float]]) -> Match:
         th = self.thresholds

@@ -49,6 +49,10 @@ class Normalizer:
 
     def __init__(self, synonyms: Mapping[str, str] | None = None) -> None:
         self.synonyms = {fold(k): fold(v) for k, v in (synonyms or {}).items() if fold(k) != fold(v)}
+        # Canonical forms map to themselves, so a variant inside a longer canonical word (停产 in 停工停产)
+        # is not replaced: the regex prefers the longest alternative at each position.
+        for canonical in set(self.synonyms.values()):
+            self.synonyms.setdefault(canonical, canonical)
         keys = sorted(self.synonyms, key=len, reverse=True)
         self._syn_re = re.compile("|".join(map(re.escape, keys))) if keys else None
 

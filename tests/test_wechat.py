@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import re
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +21,7 @@ from bot.channels.wechat import WeChatConfig, WeChatEndpoint
 from bot.channels.wechat_api import WeChatApi
 from bot.channels.wechat_sender import WeChatSender, split_text
 from bot.channels.wechat_window import WindowStore
-from bot.config import ConfigError, Settings
+from bot.config import ROOT, ConfigError, Settings
 from bot.core import Assistant
 from bot.delivery import DeliveryError
 from bot.kb import KnowledgeBase
@@ -431,3 +436,40 @@ def test_settings_check_the_encoding_aes_key() -> None:
         Settings.from_env({"WECHAT_AES_KEY": "too-short"})
     settings = Settings.from_env({"WECHAT_TOKEN": "t", "WECHAT_PORT": "9090", "WECHAT_PATH": "wx"})
     assert (settings.wechat_host, settings.wechat_port, settings.wechat_path) == ("127.0.0.1", 9090, "/wx")
+
+
+@pytest.mark.slow
+def test_run_bot_serves_the_endpoint_when_wechat_token_is_set(tmp_path: Path, question: str) -> None:
+    """`python run_bot.py` with WECHAT_TOKEN: the endpoint verifies and answers (and the outbox pump runs)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "WECHAT_TOKEN": TOKEN,
+        "WECHAT_AES_KEY": AES_KEY,
+        "WECHAT_APP_ID": APP_ID,
+        "WECHAT_APP_SECRET": "s3cret",
+        "WECHAT_API_BASE_URL": "http://127.0.0.1:9",
+        "WECHAT_PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "BOT_TODAY": "2020-03-21",
+    }
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+    try:
+        for _ in range(300):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            time.sleep(0.1)
+        for safe in (False, True):
+            fake = FakeWeChat(f"http://127.0.0.1:{port}/wechat", safe=safe)
+            assert fake.verify("ok-1").text == "ok-1"
+            assert f"【{question}】" in fake.say(question).text
+            fake.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stderr:
+            proc.stderr.close()

@@ -65,7 +65,7 @@ class WeChatSender:
         self,
         api: WeChatApi,
         windows: WindowStore,
-        linger: float = 1.0,
+        linger: float = 0.3,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.api = api

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 from bot.store.base import Exchange, NewTicket, Store, UserState
@@ -19,6 +17,9 @@ _LOCK_ID = 0x46474F4E  # "FGON": one migrator at a time across PostgreSQL worker
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; safe when several workers start at once."""
+    from alembic import command  # imported here: a second of start-up that only migrating needs
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.connect() as conn:

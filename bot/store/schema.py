@@ -125,6 +125,15 @@ ticket_counters = sa.Table(
     sa.Column("last_seq", sa.Integer, nullable=False),
 )
 
+# WeChat's customer-service window per follower: a user's message opens 48 hours and 5 messages we may send.
+wechat_windows = sa.Table(
+    "wechat_windows",
+    metadata,
+    sa.Column("openid", sa.String(64), primary_key=True),
+    sa.Column("opened_at", UtcDateTime(), nullable=False),  # the user's last message or event
+    sa.Column("cs_sent", sa.Integer, nullable=False, default=0),  # customer-service messages sent since
+)
+
 # Messages to enterprises produced outside their own exchange (staff answers), delivered by the running channel.
 outbox = sa.Table(
     "outbox",

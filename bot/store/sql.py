@@ -32,6 +32,7 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across process crashes, fsync only at checkpoints
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
