@@ -254,7 +254,7 @@ class SqlStore:
         try:
             with self.tx() as conn:
                 number = self._next_number(conn, new.at)
-                ticket_id = conn.execute(
+                row = conn.execute(
                     tickets.insert().values(
                         number=number,
                         created_at=new.at,
@@ -274,14 +274,13 @@ class SqlStore:
                         department=new.department,
                         due_at=new.due_at,
                         status=TicketStatus.OPEN.value,
-                    )
-                ).inserted_primary_key[0]
+                    ).returning(*tickets.c)  # the row as stored, without a second round trip
+                ).one()
                 conn.execute(
                     ticket_events.insert().values(
-                        ticket_id=ticket_id, at=new.at, actor=f"{new.address.channel}:{new.user_id}", action="创建"
+                        ticket_id=row.id, at=new.at, actor=f"{new.address.channel}:{new.user_id}", action="创建"
                     )
                 )
-                row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id)).one()
             logger.info("ticket %s opened from %s", number, new.address.channel)
             return row_to_ticket(row)
         except IntegrityError:
