@@ -15,15 +15,21 @@ How a question is scored, and why:
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import logging
 import math
+import os
 import re
+import tempfile
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import jieba
-from pypinyin import Style, lazy_pinyin
+from pypinyin.pinyin_dict import pinyin_dict
 from rapidfuzz import fuzz
 
 from bot.kb import KnowledgeBase
@@ -43,6 +49,43 @@ STOPWORDS = frozenset(
 )
 _LATIN_RUN_RE = re.compile(r"[a-z]+(?: [a-z]+)*")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_PINYIN_CACHE: dict[str, str] = {}
+
+
+def _char_pinyin(ch: str) -> str:
+    """The first reading of a character, toneless (社 → she); unknown characters stand for themselves."""
+    py = _PINYIN_CACHE.get(ch)
+    if py is None:
+        reading = pinyin_dict.get(ord(ch), ch).split(",")[0]
+        py = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
+        py = py.replace("ü", "v")
+        _PINYIN_CACHE[ch] = py
+    return py
+
+
+GENERAL_MIN_FREQ = 30  # words rarer than this in jieba's dictionary are left out of ours: 4x faster start
+
+
+def _pruned_dictionary() -> Path:
+    """jieba's dictionary without its rarest words, written once to the temp dir (jieba caches it from there).
+
+    Loading the full 350k-word dictionary costs about a second at every start; the 60k words kept segment
+    our questions the same way, and a word missing from it counts as rare, which is what its weight says.
+    """
+    source = Path(jieba.__file__).with_name("dict.txt")
+    key = hashlib.sha1(f"{source.stat().st_size}:{source.stat().st_mtime_ns}:{GENERAL_MIN_FREQ}".encode()).hexdigest()
+    target = Path(tempfile.gettempdir()) / f"fugong-jieba-{key[:12]}.txt"
+    if not target.exists():
+        kept = []
+        with source.open(encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 2 and int(parts[1]) >= GENERAL_MIN_FREQ:
+                    kept.append(line)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text("".join(kept), encoding="utf-8")
+        os.replace(tmp, target)
+    return target
 
 
 @dataclass(frozen=True)
@@ -65,8 +108,9 @@ class Matcher:
 
     # Score weights: question explained by the entry, phrasing covered by the question, character similarity.
     W_QUERY, W_PHRASE, W_FUZZ = 0.45, 0.30, 0.25
-    MAX_POSTINGS = 400  # impact-ordered cap per token: bounds the work per query at any FAQ size
-    TOP_ENTRIES = 12  # entries that get the (costlier) rapidfuzz pass
+    MAX_POSTINGS = 200  # impact-ordered cap per token: bounds the work per query at any FAQ size
+    CANDIDATES = 40  # entries, by best phrasing coverage, that get the full score
+    TOP_ENTRIES = 12  # of those, the entries that get the (costlier) rapidfuzz pass
     ANSWER_TOKEN_SHARE = 0.5  # a question word found only in an entry's answer explains half as much
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, normalizer: Normalizer | None = None):
@@ -74,7 +118,7 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         self.normalize = normalizer or Normalizer(kb.synonyms)
         self.overrides = {self.normalize.clean(q): target for q, target in kb.overrides.items()}
-        self._tokenizer = jieba.Tokenizer()
+        self._tokenizer = jieba.Tokenizer(str(_pruned_dictionary()))
         self._tokenizer.initialize()
         self._general_freq: dict[str, int] = self._tokenizer.FREQ
         domain_words = {w for e in kb.entries.values() for w in e.keywords}
@@ -91,10 +135,12 @@ class Matcher:
         self._ids: list[str] = []
         texts: list[tuple[int, str]] = []
         answers: dict[int, str] = {}
+        keywords: dict[int, str] = {}
         for entry in kb.entries.values():
             idx = len(self._ids)
             self._ids.append(entry.id)
-            texts += [(idx, p) for p in (entry.question, *entry.alternates, *entry.keywords)]
+            texts += [(idx, p) for p in (entry.question, *entry.alternates)]
+            keywords[idx] = " ".join(entry.keywords)
             regional = " ".join(v.answer or v.extra or "" for v in entry.regions.values())
             answers[idx] = f"{entry.answer} {regional}"
         for i, phrasing in enumerate(kb.out_of_scope):
@@ -105,6 +151,8 @@ class Matcher:
         vocab: dict[int, set[str]] = defaultdict(set)
         for idx, _, toks in token_sets:
             vocab[idx] |= toks
+        for idx, words in keywords.items():  # keywords explain a question, but are no phrasing of their own
+            vocab[idx] |= set(self._tokens(self.normalize(words)))
         self._vocab = {idx: frozenset(v) for idx, v in vocab.items()}
         self._answer_vocab = {
             idx: frozenset(self._tokens(self.normalize(text))) - self._vocab.get(idx, frozenset())
@@ -127,12 +175,8 @@ class Matcher:
             t: tuple(sorted(pis, key=lambda pi: self._phrasings[pi].weight)[: self.MAX_POSTINGS])
             for t, pis in postings.items()
         }
-        answer_postings: dict[str, list[int]] = defaultdict(list)
-        for idx, toks in self._answer_vocab.items():
-            for t in toks:
-                answer_postings[t].append(idx)
-        self._answer_postings = {t: tuple(v[: self.MAX_POSTINGS]) for t, v in answer_postings.items()}
-        self._build_pinyin(kb)
+        self._by_pinyin: dict[tuple[str, ...], str] | None = None  # built on first need: most questions never need it
+        self._by_joined_pinyin: dict[str, str] = {}
         logger.info("matcher index: %d entries, %d phrasings, %d tokens", len(kb.entries), len(self._phrasings), n)
 
     @staticmethod
@@ -143,19 +187,21 @@ class Matcher:
                 df[t] += 1
         return {t: math.log(1 + n / d) for t, d in df.items()}
 
-    def _build_pinyin(self, kb: KnowledgeBase) -> None:
+    def _pinyin_maps(self) -> dict[tuple[str, ...], str]:
         """Pinyin → word for the FAQ's own words and synonym variants (for typos and pinyin input)."""
-        words: dict[str, str] = {}
-        for variant, canonical in self.normalize.synonyms.items():
-            words.setdefault(variant, canonical)
-        for token in sorted(self._idf, key=lambda t: -self._idf[t]):
-            words.setdefault(token, token)
-        self._by_pinyin: dict[tuple[str, ...], str] = {}
-        for word, target in words.items():
-            if len(word) >= 2 and all(_CJK_RE.match(c) for c in word):
-                self._by_pinyin.setdefault(tuple(lazy_pinyin(word, style=Style.NORMAL)), target)
-        self._by_joined_pinyin = {"".join(k): v for k, v in self._by_pinyin.items()}
-        self._pinyin_cache: dict[str, str] = {}
+        if self._by_pinyin is None:
+            words: dict[str, str] = {}
+            for variant, canonical in self.normalize.synonyms.items():
+                words.setdefault(variant, canonical)
+            for token in sorted(self._idf, key=lambda t: -self._idf[t]):
+                words.setdefault(token, token)
+            by_pinyin: dict[tuple[str, ...], str] = {}
+            for word, target in words.items():
+                if len(word) >= 2 and all(_CJK_RE.match(c) for c in word):
+                    by_pinyin.setdefault(tuple(_char_pinyin(c) for c in word), target)
+            self._by_joined_pinyin = {"".join(k): v for k, v in by_pinyin.items()}
+            self._by_pinyin = by_pinyin
+        return self._by_pinyin
 
     def _tokens(self, norm: str) -> list[str]:
         # Search mode also yields the parts of long words (社保减免 → 社保, 减免, 社保减免), so a compound in
@@ -164,22 +210,15 @@ class Matcher:
 
     # ---- query -------------------------------------------------------------------------------------------
 
-    def _char_pinyin(self, ch: str) -> str:
-        py = self._pinyin_cache.get(ch)
-        if py is None:
-            py = lazy_pinyin(ch, style=Style.NORMAL)[0]
-            self._pinyin_cache[ch] = py
-        return py
-
     def _repair(self, norm: str) -> str:
         """Replace misspelt or pinyin-typed domain words by the FAQ's own spelling.
 
         Only runs of characters that the dictionary segmenter leaves as single, unknown characters are looked
         at (社宝 → 社/宝 → shebao → 社保), so real words, and pairs that straddle two words, are never changed.
         """
-        norm = _LATIN_RUN_RE.sub(self._repair_latin, norm)
-        if not self._by_pinyin:
-            return norm
+        if _LATIN_RUN_RE.search(norm):
+            self._pinyin_maps()
+            norm = _LATIN_RUN_RE.sub(self._repair_latin, norm)
         out: list[str] = []
         run: list[str] = []
         for token in [*self._tokenizer.lcut(norm, HMM=False), ""]:
@@ -192,11 +231,12 @@ class Matcher:
         return "".join(out)
 
     def _repair_run(self, chars: str) -> str:
+        by_pinyin = self._pinyin_maps()
         out: list[str] = []
         i = 0
         while i < len(chars):
             for size in range(min(4, len(chars) - i), 1, -1):
-                word = self._by_pinyin.get(tuple(self._char_pinyin(c) for c in chars[i : i + size]))
+                word = by_pinyin.get(tuple(_char_pinyin(c) for c in chars[i : i + size]))
                 if word is not None:
                     out.append(word)
                     i += size
@@ -260,18 +300,16 @@ class Matcher:
         best_phrase: dict[int, float] = {}
         for pi, covered in phrase_cov.items():
             ph = self._phrasings[pi]
-            pc = min(covered / ph.weight, 1.0)
+            pc = covered / ph.weight
             if pc > best_phrase.get(ph.entry, -1.0):
                 best_phrase[ph.entry] = pc
-        for t in weights:
-            for idx in self._answer_postings.get(t, ()):
-                best_phrase.setdefault(idx, 0.0)
         if not best_phrase:
             return []
         coarse: dict[int, float] = {}
         parts: dict[int, tuple[float, float]] = {}
-        for idx, pc in best_phrase.items():
-            vocab, answer_vocab = self._vocab.get(idx, frozenset()), self._answer_vocab.get(idx, frozenset())
+        for idx in heapq.nlargest(self.CANDIDATES, best_phrase, key=best_phrase.__getitem__):
+            pc = min(best_phrase[idx], 1.0)
+            vocab, answer_vocab = self._vocab[idx], self._answer_vocab.get(idx, frozenset())
             explained = 0.0
             for t, w in weights.items():
                 if t in vocab:
