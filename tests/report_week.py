@@ -1,10 +1,11 @@
 """A generated week of conversations with known gaps, written through the real dialog core and store.
 
 Week 2020-W12 (Monday 16 to Sunday 22 March 2020, Beijing time). Known gaps, largest first:
-  1. forklift operator licence renewal — 5 questions, escalated (two carry a name and a phone number)
-  2. lost company seal — 4 questions, escalated (one carries an e-mail, one an ID number); staff answered one
-  3. staff dormitory capacity — 3 questions, escalated
+  1. forklift operator licence renewal — 5 questions (two carry a name and a phone number)
+  2. lost company seal — 4 questions (one carries an e-mail, one an ID number); staff answered one
+  3. lift inspection postponed — 3 questions
   4. cheaper electricity — 2 questions the bot only suggested for; both users picked utility.electricity
+Each gap question is escalated or only suggested for, as the matcher decides.
 Plus answered questions, one 👎没帮助, one 转人工 right after an answer, and 4 questions in the week before.
 """
 
@@ -37,7 +38,7 @@ SEAL = [
     "我的邮箱 wang.wu@example.com，公章丢了补刻流程",
     "身份证410102199001011234，公章丢了怎么补刻",
 ]
-DORM = ["员工宿舍每间最多住几个人", "员工宿舍一间可以住几个人", "复工后员工宿舍最多住几个人"]
+LIFT = ["电梯年检能延期吗", "电梯年检到期了能不能延期", "今年电梯年检可以推迟吗"]
 POWER = ["疫情期间电费能便宜点吗", "工厂电费能不能便宜点"]
 ANSWERED = ["社保费能缓缴吗", "稳岗返还怎么申请", "房租能减免吗"]
 PERSONAL = ("13812345678", "13912345678", "张三", "李四", "wang.wu@example.com", "410102199001011234")
@@ -76,7 +77,7 @@ def write_week(assistant: Assistant, clock: Clock, store: SqlStore) -> None:
     w = WeekWriter(assistant, clock)
     hour = dt.timedelta(hours=1)
     at = MONDAY
-    for i, text in enumerate(FORKLIFT + SEAL + DORM):
+    for i, text in enumerate(FORKLIFT + SEAL + LIFT):
         w.say(at + i * 5 * hour, text, channel="wechat" if i % 2 else "telegram", district="二七区" if i % 3 else None)
     for i, text in enumerate(ANSWERED * 3):
         w.say(at + i * 3 * hour, text, channel="console", district="中牟县")
@@ -114,7 +115,9 @@ def _suggested_then_picked(store: SqlStore, at: dt.datetime, user: str, text: st
 def _staff_answers_seal(store: SqlStore, monday: dt.datetime) -> None:
     """Staff answer the first seal ticket two hours after it was opened; another ticket runs overdue."""
     with store.tx() as conn:
-        first = conn.execute(sa.select(tickets.c.id, tickets.c.created_at).where(tickets.c.question == SEAL[0])).one()
+        seal = sa.select(tickets.c.id, tickets.c.created_at).where(tickets.c.question.contains("公章"))
+        first = conn.execute(seal.order_by(tickets.c.id)).first()
+        assert first is not None, "the seal questions open tickets"
         answered_at = first.created_at + dt.timedelta(hours=2)
         conn.execute(
             tickets.update()
@@ -127,5 +130,7 @@ def _staff_answers_seal(store: SqlStore, monday: dt.datetime) -> None:
             )
         )
         conn.execute(tickets.update().values(due_at=monday + dt.timedelta(days=30)))
-        late = conn.execute(sa.select(tickets.c.id).where(tickets.c.question == FORKLIFT[0])).scalar_one()
+        late = conn.execute(
+            sa.select(tickets.c.id).where(tickets.c.question.contains("叉车")).order_by(tickets.c.id)
+        ).scalar()
         conn.execute(tickets.update().where(tickets.c.id == late).values(due_at=monday + dt.timedelta(days=1)))
