@@ -28,10 +28,10 @@ class Settings:
     faq_dir: Path = ROOT / "faq"
     # BOT_TODAY=2020-03-21 — the date the bot judges policy validity by; default: today in Asia/Shanghai.
     today: dt.date | None = None
-    # MATCH_ANSWER_SCORE=50 — lowest score (0–100) that may be answered directly.
-    answer_score: float = 50.0
-    # MATCH_MARGIN=5 — how far the best entry must lead the runner-up to be answered directly.
-    margin: float = 5.0
+    # MATCH_ANSWER_SCORE=46 — lowest score (0–100) that may be answered directly.
+    answer_score: float = 46.0
+    # MATCH_MARGIN=7 — how far the best entry must lead the runner-up to be answered directly.
+    margin: float = 7.0
     # MATCH_SUGGEST_SCORE=30 — lowest score offered as a suggestion; below it the question is escalated.
     suggest_score: float = 30.0
     # TICKET_PREFIX=FG — prefix of ticket numbers such as FG20200321-0007.

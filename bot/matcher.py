@@ -90,8 +90,8 @@ def _pruned_dictionary() -> Path:
 
 @dataclass(frozen=True)
 class Thresholds:
-    answer: float = 50.0
-    margin: float = 5.0
+    answer: float = 46.0
+    margin: float = 7.0
     suggest: float = 30.0
 
 

@@ -1,0 +1,68 @@
+"""The command line as a user runs it: real subprocesses, a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def run(args: list[str], tmp_path: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "BOT_TODAY": "2020-03-21", **env}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_bot.py"), *args],
+        input=stdin, capture_output=True, text=True, timeout=120, env=full_env, cwd=tmp_path,
+    )  # fmt: skip
+
+
+def test_ask_answers_with_district_wording(tmp_path: Path) -> None:
+    out = run(["ask", "企业水价降了多少", "--district", "上街区"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "4.1" in out.stdout and "依据：《" in out.stdout
+
+
+def test_ask_escalates_into_a_ticket_that_survives(tmp_path: Path) -> None:
+    first = run(["ask", "今天郑州天气怎么样"], tmp_path)
+    assert "工单号：FG" in first.stdout, first.stderr
+    status = run(["ask", "查询工单"], tmp_path)
+    assert "待认领" in status.stdout
+
+
+def test_match_reads_json_lines_and_keeps_order(tmp_path: Path) -> None:
+    lines = ['{"q": "社保能缓缴吗"}', "not json", '{"q": "😂"}', '{"q": "企业水价降了多少", "district": "上街区"}']
+    out = run(["match"], tmp_path, stdin="\n".join(lines) + "\n")
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["outcome"] for r in rows] == ["answer", "escalate", "escalate", "answer"]
+    assert rows[0]["id"] == "si.deferral" and rows[0]["candidates"][0]["id"] == "si.deferral"
+    assert "error" in rows[1] and rows[2]["id"] is None
+
+
+def test_faq_check_passes_on_the_repo_and_fails_on_a_broken_faq(tmp_path: Path) -> None:
+    ok = run(["faq", "check"], tmp_path)
+    assert ok.returncode == 0 and "FAQ 检查通过" in ok.stdout, ok.stdout + ok.stderr
+    broken = tmp_path / "faq"
+    broken.mkdir()
+    (broken / "x.yaml").write_text("- id: x.one\n  category: 税费\n  question: 问？\n  answer: ''\n", encoding="utf-8")
+    bad = run(["faq", "check"], tmp_path, FAQ_DIR=str(broken))
+    assert bad.returncode == 1
+    assert "x.yaml: 条目 x.one: 字段 answer: 缺少或为空" in bad.stderr
+
+
+def test_console_chat_works_piped_and_ends_at_end_of_input(tmp_path: Path) -> None:
+    out = run([], tmp_path, stdin="上街区\n企业水价降了多少\n转人工\n")
+    assert out.returncode == 0, out.stderr
+    assert "复工复产政策咨询助手" in out.stdout and "4.1" in out.stdout and "工单号：FG" in out.stdout
+
+
+def test_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
+    out = run(["match"], tmp_path, stdin="", MATCH_MARGIN="abc")
+    assert out.returncode != 0 and "MATCH_MARGIN" in out.stderr and "Traceback" not in out.stderr

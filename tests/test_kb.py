@@ -1,0 +1,70 @@
+"""Loading the FAQ: every problem is named by file, entry id and field, all at once."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.kb import KbError, load
+
+GOOD = """
+- id: a.one
+  category: 社会保险
+  question: 问题一？
+  alternates: [问法一]
+  answer: 答案一
+  department: 区人社局
+  sources: [{title: 文件一, number: 某〔2020〕1号, date: 2020-02-20}]
+  related: [a.two]
+- id: a.two
+  category: 社会保险
+  question: 问题二？
+  answer: 答案二
+  department: 区人社局
+  sources: [{title: 文件二}]
+  valid_from: 2020-02-01
+  valid_until: 2020-06-30
+  regions: {上街区: {extra: 上街区另有规定}}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "a.yaml") -> Path:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_valid_file_loads(tmp_path: Path) -> None:
+    kb = load(write(tmp_path, GOOD))
+    assert list(kb.entries) == ["a.one", "a.two"]
+    assert kb.entries["a.two"].answer_for("上街区") == "答案二\n上街区另有规定"
+    assert kb.entries["a.two"].answer_for("二七区") == "答案二"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("答案一", ""), "a.yaml: 条目 a.one: 字段 answer: 缺少或为空"),
+        (("related: [a.two]", "related: [a.nine]"), "a.yaml: 条目 a.one: 字段 related: 未知或指向自身的条目 a.nine"),
+        (("valid_until: 2020-06-30", "valid_until: 2020-13-40"), "a.yaml: 条目 a.two: 字段 valid_until: 日期无效"),
+        (("id: a.two", "id: a.one"), "a.yaml: 条目 a.one: 字段 id: 重复"),
+        (("department: 区人社局\n  sources: [{title: 文件二}]", "sources: [{title: 文件二}]"),
+         "a.yaml: 条目 a.two: 字段 department: 缺少或为空"),
+        (("上街区: {extra", "金水区: {extra"), "a.yaml: 条目 a.two: 字段 regions.金水区: 未知区县"),
+        (("alternates: [问法一]", "alternate: [问法一]"), "a.yaml: 条目 a.one: 字段 alternate: 未知字段"),
+    ],
+)
+def test_errors_name_file_entry_and_field(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    with pytest.raises(KbError) as err:
+        load(write(tmp_path, GOOD.replace(*change, 1)))
+    assert any(p.startswith(message) for p in err.value.problems), err.value.problems
+
+
+def test_broken_yaml_is_reported_not_raised_raw(tmp_path: Path) -> None:
+    with pytest.raises(KbError, match="b.yaml: YAML 无法解析"):
+        load(write(write(tmp_path, GOOD), "- id: [unclosed", "b.yaml"))
+
+
+def test_override_must_point_to_an_entry(tmp_path: Path) -> None:
+    write(tmp_path, GOOD)
+    write(tmp_path, "问题三: a.nine\n", "overrides.yaml")
+    with pytest.raises(KbError, match="overrides.yaml: 条目 问题三: 指向不存在的条目 a.nine"):
+        load(tmp_path)
