@@ -59,7 +59,11 @@ def test_escalation_reply_states_department_tier_and_expected_answer_time(chat: 
     assert "承办：区复工复产服务专班（一般类）" in reply
     assert "预计在03月25日 17:00前答复" in reply
     ticket = desk.show(ZHANG, chat.last[0].ticket_number or "").ticket
-    assert (ticket.tier, ticket.status, ticket.due_at) == ("一般", TicketStatus.OPEN, dt.datetime(2020, 3, 25, 17, tzinfo=TZ))
+    assert (ticket.tier, ticket.status, ticket.due_at) == (
+        "一般",
+        TicketStatus.OPEN,
+        dt.datetime(2020, 3, 25, 17, tzinfo=TZ),
+    )
 
 
 def test_hotline_call_becomes_a_ticket_in_the_queue(desk: StaffService) -> None:
@@ -67,7 +71,9 @@ def test_hotline_call_becomes_a_ticket_in_the_queue(desk: StaffService) -> None:
     assert (t.channel, t.tier, t.department, t.contact) == ("hotline", "一般", "二七区复工复产服务专班", "13800000000")
     assert [x.number for x in desk.list_queue(ZHANG)] == [t.number]
     assert [(e.actor, e.action) for e in desk.show(ZHANG, t.number).events] == [
-        ("hotline:13800000000", "创建"), ("张三", "登记来电")]  # fmt: skip
+        ("hotline:13800000000", "创建"),
+        ("张三", "登记来电"),
+    ]
     with pytest.raises(TicketError, match="问题"):
         desk.hotline(ZHANG, "   ")
 
@@ -148,7 +154,12 @@ def test_transfer_hands_over_to_a_department_which_claims_it(chat: Chat, desk: S
     number = escalate(chat)
     desk.claim(ZHANG, number)
     t = desk.transfer(ZHANG, number, "区人社局（劳动关系）", tier="专业")
-    assert (t.status, t.department, t.tier, t.assignee) == (TicketStatus.TRANSFERRED, "区人社局（劳动关系）", "专业", None)
+    assert (t.status, t.department, t.tier, t.assignee) == (
+        TicketStatus.TRANSFERRED,
+        "区人社局（劳动关系）",
+        "专业",
+        None,
+    )
     assert [x.number for x in desk.list_queue(LI, department="人社")] == [number]
     assert desk.claim(LI, number).status is TicketStatus.IN_PROGRESS
     with pytest.raises(TicketError, match="部门"):
@@ -165,7 +176,9 @@ def test_close_and_reopen_by_staff(chat: Chat, desk: StaffService) -> None:
     assert desk.reopen(LI, number, "企业再次来电").status is TicketStatus.REOPENED
     history = desk.show(ZHANG, number).events
     assert [(e.actor, e.action, e.detail) for e in history[-2:]] == [
-        ("张三", "办结", "企业电话确认已解决"), ("李四", "重新打开", "企业再次来电")]  # fmt: skip
+        ("张三", "办结", "企业电话确认已解决"),
+        ("李四", "重新打开", "企业再次来电"),
+    ]
 
 
 def test_notes_stay_internal(chat: Chat, desk: StaffService, queue: TicketQueue, clock: Clock) -> None:
@@ -177,7 +190,9 @@ def test_notes_stay_internal(chat: Chat, desk: StaffService, queue: TicketQueue,
         desk.note(ZHANG, number, "")
 
 
-def test_answer_can_be_proposed_as_an_faq_entry(chat: Chat, desk: StaffService, queue: TicketQueue, clock: Clock) -> None:
+def test_answer_can_be_proposed_as_an_faq_entry(
+    chat: Chat, desk: StaffService, queue: TicketQueue, clock: Clock
+) -> None:
     number = escalate(chat)
     desk.claim(ZHANG, number)
     with pytest.raises(TransitionError):
@@ -187,7 +202,11 @@ def test_answer_can_be_proposed_as_an_faq_entry(chat: Chat, desk: StaffService, 
     start = dt.datetime.combine(day, dt.time(0), TZ)
     (row,) = queue.faq_candidates(start, start + dt.timedelta(days=1))
     assert (row["number"], row["question"], row["answer"], row["proposed_by"]) == (
-        number, UNKNOWN_QUESTION, "请到区市场监管局补办", "张三")  # fmt: skip
+        number,
+        UNKNOWN_QUESTION,
+        "请到区市场监管局补办",
+        "张三",
+    )
 
 
 def test_unknown_ticket_and_unknown_staff_are_refused(desk: StaffService) -> None:

@@ -32,8 +32,16 @@ def at(*args: int) -> dt.datetime:
 
 
 def ticket(status: TicketStatus = S.OPEN, **kw: object) -> Ticket:
-    base = dict(id=1, number="FG20200321-0001", created_at=at(2020, 3, 20, 10), channel="telegram", user_id="u1",
-                chat_id="c1", question="锅炉年检证书补办找哪个窗口", status=status)  # fmt: skip
+    base = dict(
+        id=1,
+        number="FG20200321-0001",
+        created_at=at(2020, 3, 20, 10),
+        channel="telegram",
+        user_id="u1",
+        chat_id="c1",
+        question="锅炉年检证书补办找哪个窗口",
+        status=status,
+    )
     base.update(kw)
     return Ticket(**base)  # type: ignore[arg-type]
 
@@ -64,7 +72,10 @@ def test_spring_festival_extension_of_2020_is_not_working_time() -> None:
 def test_tiers_have_their_own_limits_and_settings_change_them() -> None:
     start = at(2020, 3, 23, 9)
     assert [TicketPolicy().due(start, t) for t in ("常规", "一般", "专业")] == [
-        at(2020, 3, 23, 17), at(2020, 3, 25, 17), at(2020, 3, 27, 17)]  # fmt: skip
+        at(2020, 3, 23, 17),
+        at(2020, 3, 25, 17),
+        at(2020, 3, 27, 17),
+    ]
     half = TicketPolicy(parse_sla("常规=0.5"))
     assert half.due(start, "常规") == at(2020, 3, 23, 13)
     assert half.due(start, "专业") == at(2020, 3, 27, 17)
@@ -143,7 +154,12 @@ def test_only_the_assignee_answers_and_the_answer_is_addressed_to_the_enterprise
 
 
 def test_a_phone_ticket_answer_is_not_sent_to_any_chat() -> None:
-    assert answer(ticket(S.IN_PROGRESS, assignee="张三", channel="hotline"), "张三", "已电话答复", at(2020, 3, 23)).outgoing == ()
+    assert (
+        answer(
+            ticket(S.IN_PROGRESS, assignee="张三", channel="hotline"), "张三", "已电话答复", at(2020, 3, 23)
+        ).outgoing
+        == ()
+    )
 
 
 def test_waiting_for_the_enterprise_pauses_the_clock() -> None:

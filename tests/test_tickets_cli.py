@@ -28,8 +28,14 @@ def env(db_url: str, **extra: str) -> dict[str, str]:
 
 
 def bot(db_url: str, *args: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "run_bot.py"), *args], env=env(db_url, **extra), cwd=cwd,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_bot.py"), *args],
+        env=env(db_url, **extra),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def desk(db_url: str, *args: str, cwd: Path, staff: str = "张三") -> subprocess.CompletedProcess[str]:
@@ -56,14 +62,27 @@ def test_desk_works_a_ticket_from_queue_to_answer(db_url: str, tmp_path: Path) -
     shown = desk(db_url, "show", number, cwd=tmp_path).stdout
     assert "答复：请到区市场监管局特种设备窗口补办。" in shown and "等待企业评价，计时暂停" in shown
     assert [line.split("｜")[2] for line in shown.splitlines() if line.startswith("  ") and "｜" in line][-4:] == [
-        "认领", "备注", "答复", "标记FAQ候选"]  # fmt: skip
+        "认领",
+        "备注",
+        "答复",
+        "标记FAQ候选",
+    ]
     assert "已办结" in bot(db_url, "ask", "满意", "--user", "u1", cwd=tmp_path).stdout
     assert desk(db_url, "list", "--status", "已办结", cwd=tmp_path).stdout.startswith(number)
 
 
 def test_hotline_call_transfer_export_and_digest(db_url: str, tmp_path: Path) -> None:
-    created = desk(db_url, "new", "--question", "来电：口罩生产企业原材料短缺", "--contact", "13800000000",
-                   "--district", "上街区", cwd=tmp_path)  # fmt: skip
+    created = desk(
+        db_url,
+        "new",
+        "--question",
+        "来电：口罩生产企业原材料短缺",
+        "--contact",
+        "13800000000",
+        "--district",
+        "上街区",
+        cwd=tmp_path,
+    )
     number = NUMBER.search(created.stdout).group()  # type: ignore[union-attr]
     assert "上街区复工复产服务专班" in created.stdout
     moved = desk(db_url, "transfer", number, "区工信（科工信）部门", "--tier", "专业", cwd=tmp_path)
@@ -100,13 +119,18 @@ class Console:
     """`run_bot.py` chatting on a pipe, read with a deadline so a hang fails instead of blocking."""
 
     def __init__(self, db_url: str, cwd: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], env=env(db_url), cwd=cwd,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
-        self.seen = ""
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "run_bot.py")],
+            env=env(db_url),
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.raw = b""
 
     def say(self, line: str) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.write(line.encode() + b"\n")
         self.proc.stdin.flush()
 
     def read_until(self, pattern: str, deadline: float = 90) -> str:
@@ -114,14 +138,24 @@ class Console:
         sel = selectors.DefaultSelector()
         sel.register(self.proc.stdout, selectors.EVENT_READ)
         end = time.monotonic() + deadline
-        while not re.search(pattern, self.seen):
+        while not re.search(pattern, self.raw.decode(errors="ignore")):
             if time.monotonic() > end or not sel.select(timeout=max(0.0, end - time.monotonic())):
-                raise AssertionError(f"no {pattern!r} in console output:\n{self.seen}")
-            line = self.proc.stdout.readline()
-            if not line:
-                raise AssertionError(f"console ended before {pattern!r}:\n{self.seen}")
-            self.seen += line
-        return self.seen
+                raise AssertionError(f"no {pattern!r} in console output:\n{self.raw.decode(errors='ignore')}")
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise AssertionError(f"console ended before {pattern!r}:\n{self.raw.decode(errors='ignore')}")
+            self.raw += chunk
+        return self.raw.decode(errors="ignore")
+
+    def stop(self, kill: bool = False) -> int:
+        """SIGKILL (a crash) or end of input (a normal exit); the exit status."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        if kill:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.stdin.close()
+        code = self.proc.wait(timeout=60)
+        self.proc.stdout.close()
+        return code
 
 
 def test_tickets_and_staff_answers_survive_killing_the_bot(db_url: str, tmp_path: Path) -> None:
@@ -130,8 +164,7 @@ def test_tickets_and_staff_answers_survive_killing_the_bot(db_url: str, tmp_path
     first.say(QUESTION)
     first.say("转人工")
     number = NUMBER.search(first.read_until(r"工单号：FG\d{8}-\d{4}")).group()  # type: ignore[union-attr]
-    first.proc.send_signal(signal.SIGKILL)
-    first.proc.wait(timeout=30)
+    assert first.stop(kill=True) == -signal.SIGKILL
 
     assert f"{number}｜待认领" in desk(db_url, "list", cwd=tmp_path).stdout, "the unanswered question survived"
     desk(db_url, "claim", number, cwd=tmp_path)
@@ -144,7 +177,5 @@ def test_tickets_and_staff_answers_survive_killing_the_bot(db_url: str, tmp_path
     assert "工作人员> 【工单" in seen and "补办请到区市场监管局特种设备窗口。" in seen
     second.say("满意")
     second.read_until("已办结")
-    assert second.proc.stdin is not None
-    second.proc.stdin.close()
-    assert second.proc.wait(timeout=60) == 0
+    assert second.stop() == 0
     assert "满意" in desk(db_url, "show", number, cwd=tmp_path).stdout

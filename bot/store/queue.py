@@ -157,15 +157,15 @@ class TicketQueue:
             ticket = row_to_ticket(row)
             change = decide(ticket)
             if change.values:
-                conn.execute(tickets.update().where(tickets.c.id == ticket.id).values(**change.values, updated_at=at))
+                update = tickets.update().where(tickets.c.id == ticket.id).values(**change.values, updated_at=at)
+                ticket = row_to_ticket(conn.execute(update.returning(*tickets.c)).one())
             self._event(conn, ticket.id, at, actor, change)
             for out in change.outgoing:
                 self._enqueue(conn, out, ticket.id, at)
             if change.faq_candidate is not None:
                 conn.execute(faq_candidates.insert().values(ticket_id=ticket.id, **change.faq_candidate))
-            row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket.id)).one()
         logger.info("ticket %s: %s by %s", ticket.number, change.action, actor)
-        return row_to_ticket(row)
+        return ticket
 
     def log(self, ticket_ids: Iterable[int], actor: str, at: dt.datetime, change: Change) -> None:
         """Record one event on several tickets without changing them (催办, 督办)."""
