@@ -7,8 +7,8 @@ that message's id, because channels re-deliver (Telegram after a restart, WeChat
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.models import Address, Candidate, Incoming, Outgoing, Ticket
