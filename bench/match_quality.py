@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config import ROOT  # noqa: E402
-from bot.kb import KnowledgeBase, load  # noqa: E402
-from bot.matcher import Matcher, Thresholds  # noqa: E402
-from bot.models import Outcome  # noqa: E402
+from bot.config import ROOT
+from bot.kb import KnowledgeBase, load
+from bot.matcher import Matcher, Thresholds
+from bot.models import Outcome
 
 FOLDS = 5
 

@@ -12,14 +12,16 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import TZ, Settings
 from bot.models import DISTRICTS, Address, Outgoing, Ticket, TicketStatus
-from bot.staff import Staff, StaffDirectory, StaffService, TicketDetail, parse_statuses
+
+if TYPE_CHECKING:  # the staff service pulls in the database layer; `run_bot.py match` should not pay for it
+    from bot.staff import Staff, StaffService, TicketDetail
 from bot.tickets import ACTIVE, TIERS, TicketError, TicketPolicy, format_due, is_overdue, parse_hours
 
-Command = Callable[[StaffService, Staff, argparse.Namespace], int]
+Command = Callable[["StaffService", "Staff", argparse.Namespace], int]
 
 
 def build_policy(settings: Settings) -> TicketPolicy:
@@ -29,6 +31,7 @@ def build_policy(settings: Settings) -> TicketPolicy:
 def build_service(settings: Settings) -> StaffService:
     """The staff service on the configured database (migrations applied) with the knowledge base."""
     from bot.kb import load
+    from bot.staff import StaffDirectory, StaffService
     from bot.store import open_store
     from bot.store.queue import TicketQueue
 
@@ -118,6 +121,8 @@ def cmd_list(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
     if args.all:
         statuses = None
     elif args.status:
+        from bot.staff import parse_statuses
+
         statuses = parse_statuses(s for raw in args.status for s in raw.replace("，", ",").split(","))
     found = svc.list_queue(staff, statuses, args.district, args.department, args.overdue, args.limit)
     now = svc.clock()
@@ -236,6 +241,8 @@ def cmd_export(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Who acts, then the command; a refused action prints its reason and exits 1."""
+    from bot.staff import Staff
+
     name = (args.staff or os.environ.get("STAFF_NAME") or "").strip()
     if not name:
         print("请用 --staff 姓名 或环境变量 STAFF_NAME 指明办理人", file=sys.stderr)

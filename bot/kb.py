@@ -17,10 +17,11 @@ import yaml
 
 from bot.models import DISTRICTS, FaqEntry, RegionVariant, Source
 
+
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's safe loader (5x faster start) that keeps dates as text, so a bad date names its entry."""
 
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers = {  # noqa: RUF012 (yaml reads it as a class attribute)
         first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -209,7 +210,7 @@ def _parse_regions(raw: Any, file: str, eid: str, p: _Problems) -> dict[str, Reg
 
 def _read_yaml(path: Path, p: _Problems) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a safe loader)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         p.add(path.name, None, None, f"YAML 无法解析: {exc}".replace("\n", " "))
         return None

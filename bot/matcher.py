@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jieba
-from pypinyin.pinyin_dict import pinyin_dict
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from bot.kb import KnowledgeBase
 from bot.models import Candidate, Match, Outcome
@@ -41,11 +41,17 @@ jieba.setLogLevel(logging.WARNING)
 
 OOS_PREFIX = "oos:"
 STOPWORDS = frozenset(
-    """的 了 吗 呢 吧 啊 呀 哦 嘛 么 是 不是 有 没有 有没有 在 我 我们 咱们 俺 你 你们 您 他 她 它 他们 这 那 这个 那个 这些
-    那些 个 能 能不能 可以 可不可以 可否 是否 怎么 怎么样 怎样 怎么办 如何 什么 啥 哪些 哪里 哪儿 多少 几 要 要不要 需要 会 会不会
-    还 还是 就 都 也 和 与 及 或 或者 对 给 把 被 让 请 一下 下 一 就是 但是 但 因为 所以 如果 的话 呗 嗯 哈 该 应该 应当 一般
-    目前 现在 今年 已经 之前 之后 以后 里 上 中 后 前 时候 情况 问题 问 想 知道 了解 吧 者 其 之 以 为 从 于 并 而 又 再 多 很 太
-    比较 具体 相关 方面 有关 关于 一些 有些 这样 那样 这种 那种 谁 吗 么 不 没 弄 搞 咋 咋办 咋弄 怎么弄 怎么搞 啥样""".split()
+    " ".join(
+        (
+            "的 了 吗 呢 吧 啊 呀 哦 嘛 么 是 不是 有 没有 有没有 在 我 我们 咱们 俺 你 你们 您 他 她 它 他们",
+            "这 那 这个 那个 这些 那些 个 能 能不能 可以 可不可以 可否 是否 怎么 怎么样 怎样 怎么办 如何 什么",
+            "啥 哪些 哪里 哪儿 多少 几 要 要不要 需要 会 会不会 还 还是 就 都 也 和 与 及 或 或者 对 给 把 被",
+            "让 请 一下 下 一 就是 但是 但 因为 所以 如果 的话 呗 嗯 哈 该 应该 应当 一般 目前 现在 今年 已经",
+            "之前 之后 以后 里 上 中 后 前 时候 情况 问题 问 想 知道 了解 吧 者 其 之 以 为 从 于 并 而 又 再",
+            "多 很 太 比较 具体 相关 方面 有关 关于 一些 有些 这样 那样 这种 那种 谁 吗 么 不 没 弄 搞 咋 咋办",
+            "咋弄 怎么弄 怎么搞 啥样",
+        )
+    ).split()
 )
 _LATIN_RUN_RE = re.compile(r"[a-z]+(?: [a-z]+)*")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
@@ -56,6 +62,8 @@ def _char_pinyin(ch: str) -> str:
     """The first reading of a character, toneless (社 → she); unknown characters stand for themselves."""
     py = _PINYIN_CACHE.get(ch)
     if py is None:
+        from pypinyin.pinyin_dict import pinyin_dict  # 0.4 s to import: only when a question needs it
+
         reading = pinyin_dict.get(ord(ch), ch).split(",")[0]
         py = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
         py = py.replace("ü", "v")
@@ -108,9 +116,10 @@ class Matcher:
 
     # Score weights: question explained by the entry, phrasing covered by the question, character similarity.
     W_QUERY, W_PHRASE, W_FUZZ = 0.45, 0.30, 0.25
-    MAX_POSTINGS = 200  # impact-ordered cap per token: bounds the work per query at any FAQ size
-    CANDIDATES = 40  # entries, by best phrasing coverage, that get the full score
-    TOP_ENTRIES = 12  # of those, the entries that get the (costlier) rapidfuzz pass
+    MAX_POSTINGS = 300  # impact-ordered cap per token: bounds the work per query at any FAQ size
+    CANDIDATES = 20  # entries, by best phrasing coverage, that get the full score
+    TOP_ENTRIES = 8  # of those, the entries that get the (costlier) rapidfuzz pass
+    FUZZ_PER_ENTRY = 4  # on their best-covered phrasings
     ANSWER_TOKEN_SHARE = 0.5  # a question word found only in an entry's answer explains half as much
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, normalizer: Normalizer | None = None):
@@ -147,7 +156,8 @@ class Matcher:
             idx = len(self._ids)
             self._ids.append(f"{OOS_PREFIX}{i}")
             texts.append((idx, phrasing))
-        token_sets = [(idx, norm, frozenset(self._tokens(norm))) for idx, norm in ((i, self.normalize(t)) for i, t in texts)]
+        normalized = [(idx, self.normalize(t)) for idx, t in texts]
+        token_sets = [(idx, norm, frozenset(self._tokens(norm))) for idx, norm in normalized]
         vocab: dict[int, set[str]] = defaultdict(set)
         for idx, _, toks in token_sets:
             vocab[idx] |= toks
@@ -167,12 +177,16 @@ class Matcher:
             for idx, norm, toks in token_sets
             if toks
         ]
+        self._ph_entry_list = [ph.entry for ph in self._phrasings]
+        self._ph_entry = np.array(self._ph_entry_list, dtype=np.int32)
+        self._ph_text = [ph.text for ph in self._phrasings]
+        self._ph_inv_weight = np.array([1.0 / ph.weight for ph in self._phrasings])
         postings: dict[str, list[int]] = defaultdict(list)
         for pi, ph in enumerate(self._phrasings):
             for t in ph.tokens:
                 postings[t].append(pi)
         self._postings = {
-            t: tuple(sorted(pis, key=lambda pi: self._phrasings[pi].weight)[: self.MAX_POSTINGS])
+            t: np.array(sorted(pis, key=lambda pi: self._phrasings[pi].weight)[: self.MAX_POSTINGS], dtype=np.int32)
             for t, pis in postings.items()
         }
         self._by_pinyin: dict[tuple[str, ...], str] | None = None  # built on first need: most questions never need it
@@ -204,31 +218,58 @@ class Matcher:
         return self._by_pinyin
 
     def _tokens(self, norm: str) -> list[str]:
-        # Search mode also yields the parts of long words (社保减免 → 社保, 减免, 社保减免), so a compound in
-        # one phrasing still meets its parts in another.
-        return [t for t in self._tokenizer.lcut_for_search(norm) if t.strip() and t not in STOPWORDS]
+        return self._expand(self._tokenizer.lcut(norm))
+
+    def _expand(self, words: list[str]) -> list[str]:
+        """Content tokens in jieba's search mode: long words also yield their known parts (社保减免 → 社保, 减免),
+        so a compound in one phrasing still meets its parts in another. Done here, not by `lcut_for_search`,
+        so one segmentation serves both the typo repair and the tokens."""
+        freq = self._general_freq
+        out = []
+        for w in words:
+            if len(w) > 2:
+                out += [w[i : i + 2] for i in range(len(w) - 1) if freq.get(w[i : i + 2])]
+                if len(w) > 3:
+                    out += [w[i : i + 3] for i in range(len(w) - 2) if freq.get(w[i : i + 3])]
+            out.append(w)
+        return [t for t in out if t.strip() and t not in STOPWORDS]
 
     # ---- query -------------------------------------------------------------------------------------------
 
-    def _repair(self, norm: str) -> str:
-        """Replace misspelt or pinyin-typed domain words by the FAQ's own spelling.
+    def _unknown(self, word: str) -> bool:
+        """A segment that is no word of ours nor of the dictionary: a lone character or one jieba made up."""
+        if word in self._idf or not _CJK_RE.match(word):
+            return False
+        return len(word) == 1 or (not self._general_freq.get(word) and all(_CJK_RE.match(c) for c in word))
 
-        Only runs of characters that the dictionary segmenter leaves as single, unknown characters are looked
-        at (社宝 → 社/宝 → shebao → 社保), so real words, and pairs that straddle two words, are never changed.
+    def _segment(self, norm: str) -> tuple[str, list[str]]:
+        """Segment, repairing misspelt or pinyin-typed domain words by the FAQ's own spelling first.
+
+        Only runs of unknown segments are looked at (社宝 → shebao → 社保), so real words, and pairs that
+        straddle two words, are never changed; the text is segmented again only when something was repaired.
         """
         if _LATIN_RUN_RE.search(norm):
             self._pinyin_maps()
             norm = _LATIN_RUN_RE.sub(self._repair_latin, norm)
+        words = self._tokenizer.lcut(norm)
         out: list[str] = []
         run: list[str] = []
-        for token in [*self._tokenizer.lcut(norm, HMM=False), ""]:
-            if len(token) == 1 and _CJK_RE.match(token) and token not in self._idf:
-                run.append(token)
+        changed = False
+        for word in [*words, ""]:
+            if word and self._unknown(word):
+                run.append(word)
                 continue
-            out.append(self._repair_run("".join(run)) if len(run) >= 2 else "".join(run))
+            joined = "".join(run)
+            if len(joined) >= 2:
+                repaired = self._repair_run(joined)
+                changed |= repaired != joined
+                joined = repaired
+            out += [joined, word]
             run = []
-            out.append(token)
-        return "".join(out)
+        if not changed:
+            return norm, words
+        norm = "".join(out)
+        return norm, self._tokenizer.lcut(norm)
 
     def _repair_run(self, chars: str) -> str:
         by_pinyin = self._pinyin_maps()
@@ -264,15 +305,15 @@ class Matcher:
         return " ".join(out)
 
     def _unknown_token_weight(self, token: str) -> float:
-        """A word the FAQ never uses: rare words (挂失, 车祸) weigh like the FAQ's rarest, common ones (向, 用) little."""
+        """A word the FAQ never uses: a rare one (挂失) weighs like the FAQ's rarest, a common one (向) little."""
         general = math.log(self._tokenizer.total / (self._general_freq.get(token, 0) + 1))
         return self._unknown_weight * min(1.0, max(0.1, (general - 6.0) / 8.0))
 
     def analyse(self, text: str) -> tuple[str, dict[str, float]]:
         """The normalized question and its weighted content tokens (exposed for reports and debugging)."""
-        norm = self._repair(self.normalize(text))
+        norm, words = self._segment(self.normalize(text))
         weights: dict[str, float] = {}
-        for t in self._tokens(norm):
+        for t in self._expand(words):
             w = self._idf.get(t)
             weights[t] = w if w is not None else self._unknown_token_weight(t)
         return norm, weights
@@ -293,22 +334,26 @@ class Matcher:
     def _rank(self, flat: str, weights: dict[str, float]) -> list[tuple[str, float]]:
         """Entries scored 0–100, best first (out-of-scope exemplars included, marked by their id)."""
         total = sum(weights.values())
-        phrase_cov: dict[int, float] = defaultdict(float)
-        for t, w in weights.items():
-            for pi in self._postings.get(t, ()):
-                phrase_cov[pi] += w
-        best_phrase: dict[int, float] = {}
-        for pi, covered in phrase_cov.items():
-            ph = self._phrasings[pi]
-            pc = covered / ph.weight
-            if pc > best_phrase.get(ph.entry, -1.0):
-                best_phrase[ph.entry] = pc
-        if not best_phrase:
+        hits = [(self._postings[t], w) for t, w in weights.items() if t in self._postings]
+        if not hits:
             return []
+        # Phrase coverage of every phrasing the question touches, in a handful of vectorized steps: phrasing
+        # ids are grouped by entry, so per-entry maxima are one reduceat over the sorted, unique ids.
+        ids = np.concatenate([p for p, _ in hits])
+        weights_per_id = np.concatenate([np.full(len(p), w) for p, w in hits])
+        order = np.argsort(ids, kind="stable")
+        ids, weights_per_id = ids[order], weights_per_id[order]
+        touched, starts = np.unique(ids, return_index=True)
+        pcs = np.add.reduceat(weights_per_id, starts) * self._ph_inv_weight[touched]
+        entries, entry_starts = np.unique(self._ph_entry[touched], return_index=True)
+        best = np.maximum.reduceat(pcs, entry_starts)
+        k = min(self.CANDIDATES, len(entries))
+        chosen = (np.argpartition(-best, k - 1)[:k] if k < len(entries) else np.arange(len(entries))).tolist()
+        entry_list, start_list, best_list = entries.tolist(), entry_starts.tolist(), best.tolist()
         coarse: dict[int, float] = {}
         parts: dict[int, tuple[float, float]] = {}
-        for idx in heapq.nlargest(self.CANDIDATES, best_phrase, key=best_phrase.__getitem__):
-            pc = min(best_phrase[idx], 1.0)
+        for i in chosen:
+            idx = entry_list[i]
             vocab, answer_vocab = self._vocab[idx], self._answer_vocab.get(idx, frozenset())
             explained = 0.0
             for t, w in weights.items():
@@ -316,34 +361,46 @@ class Matcher:
                     explained += w
                 elif t in answer_vocab:
                     explained += w * self.ANSWER_TOKEN_SHARE
-            parts[idx] = (explained / total, pc)
-            coarse[idx] = self._combine(explained / total, pc, None)
-        top = sorted(coarse, key=coarse.__getitem__, reverse=True)[: self.TOP_ENTRIES]
-        top_set = set(top)
-        best_fuzz: dict[int, float] = defaultdict(float)
-        for pi in phrase_cov:
-            ph = self._phrasings[pi]
-            if ph.entry in top_set:
-                r = self._similarity(flat, ph.text)
-                if r > best_fuzz[ph.entry]:
-                    best_fuzz[ph.entry] = r
-        scored = [(self._ids[idx], 100.0 * self._combine(*parts[idx], best_fuzz[idx])) for idx in top]
+            parts[idx] = (explained / total, min(best_list[i], 1.0))
+            coarse[idx] = self._combine(explained / total, parts[idx][1], None)
+        top = heapq.nlargest(self.TOP_ENTRIES, coarse, key=coarse.__getitem__)
+        # rapidfuzz sees only each top entry's best-covered phrasings: the ones that can lift its score.
+        position = {entry_list[i]: i for i in chosen}
+        phrasings: list[int] = []
+        for idx in top:
+            i = position[idx]
+            lo, hi = start_list[i], start_list[i + 1] if i + 1 < len(start_list) else len(touched)
+            span = pcs[lo:hi]
+            pick = np.argsort(-span)[: self.FUZZ_PER_ENTRY] if hi - lo > self.FUZZ_PER_ENTRY else range(hi - lo)
+            phrasings += touched[lo:hi][pick].tolist() if hi - lo > self.FUZZ_PER_ENTRY else touched[lo:hi].tolist()
+        similarity = self._similarities(flat, phrasings)
+        scored = [(self._ids[idx], 100.0 * self._combine(*parts[idx], similarity.get(idx, 0.0))) for idx in top]
         scored.sort(key=lambda x: -x[1])
         return scored
+
+    def _similarities(self, flat: str, phrasings: list[int]) -> dict[int, float]:
+        """Best character similarity (0–1) per entry, computed in one rapidfuzz call per scorer.
+
+        Whole-string ratio, or for a long message the best-aligned part of it (partial ratio, discounted)."""
+        texts = [self._ph_text[pi] for pi in phrasings]
+        owners = [self._ph_entry_list[pi] for pi in phrasings]
+        best: dict[int, float] = {}
+        for _, score, i in process.extract(flat, texts, scorer=fuzz.ratio, limit=None):
+            if score > best.get(owners[i], 0.0):
+                best[owners[i]] = score
+        short = [i for i, t in enumerate(texts) if 2 * len(t) < len(flat)]
+        if short:
+            for _, score, j in process.extract(flat, [texts[i] for i in short], scorer=fuzz.partial_ratio, limit=None):
+                owner = owners[short[j]]
+                if 0.9 * score > best.get(owner, 0.0):
+                    best[owner] = 0.9 * score
+        return {idx: score / 100.0 for idx, score in best.items()}
 
     def _combine(self, query_cov: float, phrase_cov: float, similarity: float | None) -> float:
         """One 0–1 score from the three signals (similarity None: the cheap pre-ranking without rapidfuzz)."""
         if similarity is None:
             return self.W_QUERY * query_cov + self.W_PHRASE * phrase_cov
         return self.W_QUERY * query_cov + self.W_PHRASE * phrase_cov + self.W_FUZZ * similarity
-
-    @staticmethod
-    def _similarity(query: str, phrasing: str) -> float:
-        """Character similarity in 0–1: whole-string ratio, or the best-aligned part of a long message."""
-        ratio = fuzz.ratio(query, phrasing)
-        if len(query) > 2 * len(phrasing):
-            ratio = max(ratio, 0.9 * fuzz.partial_ratio(phrasing, query))
-        return ratio / 100.0
 
     def _decide(self, ranked: list[tuple[str, float]]) -> Match:
         th = self.thresholds

@@ -46,8 +46,10 @@ def test_valid_file_loads(tmp_path: Path) -> None:
         (("related: [a.two]", "related: [a.nine]"), "a.yaml: 条目 a.one: 字段 related: 未知或指向自身的条目 a.nine"),
         (("valid_until: 2020-06-30", "valid_until: 2020-13-40"), "a.yaml: 条目 a.two: 字段 valid_until: 日期无效"),
         (("id: a.two", "id: a.one"), "a.yaml: 条目 a.one: 字段 id: 重复"),
-        (("department: 区人社局\n  sources: [{title: 文件二}]", "sources: [{title: 文件二}]"),
-         "a.yaml: 条目 a.two: 字段 department: 缺少或为空"),
+        (
+            ("department: 区人社局\n  sources: [{title: 文件二}]", "sources: [{title: 文件二}]"),
+            "a.yaml: 条目 a.two: 字段 department: 缺少或为空",
+        ),
         (("上街区: {extra", "金水区: {extra"), "a.yaml: 条目 a.two: 字段 regions.金水区: 未知区县"),
         (("alternates: [问法一]", "alternate: [问法一]"), "a.yaml: 条目 a.one: 字段 alternate: 未知字段"),
     ],
@@ -59,12 +61,12 @@ def test_errors_name_file_entry_and_field(tmp_path: Path, change: tuple[str, str
 
 
 def test_broken_yaml_is_reported_not_raised_raw(tmp_path: Path) -> None:
-    with pytest.raises(KbError, match="b.yaml: YAML 无法解析"):
+    with pytest.raises(KbError, match=r"b\.yaml: YAML 无法解析"):
         load(write(write(tmp_path, GOOD), "- id: [unclosed", "b.yaml"))
 
 
 def test_override_must_point_to_an_entry(tmp_path: Path) -> None:
     write(tmp_path, GOOD)
     write(tmp_path, "问题三: a.nine\n", "overrides.yaml")
-    with pytest.raises(KbError, match="overrides.yaml: 条目 问题三: 指向不存在的条目 a.nine"):
+    with pytest.raises(KbError, match=r"overrides\.yaml: 条目 问题三: 指向不存在的条目 a\.nine"):
         load(tmp_path)

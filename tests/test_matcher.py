@@ -63,7 +63,9 @@ def faq_copy(tmp_path: Path) -> Path:
 
 
 def test_override_wins_over_scoring(faq_copy: Path) -> None:
-    (faq_copy / "overrides.yaml").write_text("請問社保能緩繳嗎？: escalate\n社保卡丢了: si.late-payment\n", encoding="utf-8")
+    (faq_copy / "overrides.yaml").write_text(
+        "請問社保能緩繳嗎？: escalate\n社保卡丢了: si.late-payment\n", encoding="utf-8"
+    )
     matcher = Matcher(load(faq_copy))
     assert matcher.match("请问社保能缓缴吗").outcome is Outcome.ESCALATE  # same normalized form as the key
     m = matcher.match("您好，社保卡丢了")
