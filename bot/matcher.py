@@ -309,9 +309,9 @@ class Matcher:
         general = math.log(self._tokenizer.total / (self._general_freq.get(token, 0) + 1))
         return self._unknown_weight * min(1.0, max(0.1, (general - 6.0) / 8.0))
 
-    def analyse(self, text: str) -> tuple[str, dict[str, float]]:
+    def analyse(self, text: str, cleaned: bool = False) -> tuple[str, dict[str, float]]:
         """The normalized question and its weighted content tokens (exposed for reports and debugging)."""
-        norm, words = self._segment(self.normalize(text))
+        norm, words = self._segment(self.normalize.synonymize(text) if cleaned else self.normalize(text))
         weights: dict[str, float] = {}
         for t in self._expand(words):
             w = self._idf.get(t)
@@ -320,12 +320,13 @@ class Matcher:
 
     def match(self, text: str) -> Match:
         """Decide answer / suggest / escalate for one question."""
-        target = self.overrides.get(self.normalize.clean(text), ...)
+        cleaned = self.normalize.clean(text)
+        target = self.overrides.get(cleaned, ...)
         if target is None:
             return Match(Outcome.ESCALATE, reason="override")
         if isinstance(target, str):
             return Match(Outcome.ANSWER, (Candidate(target, 100.0),), reason="override")
-        norm, weights = self.analyse(text)
+        norm, weights = self.analyse(cleaned, cleaned=True)
         if not weights:
             return Match(Outcome.ESCALATE, reason="empty")
         ranked = self._rank(norm.replace(" ", ""), weights)
@@ -348,12 +349,18 @@ class Matcher:
         entries, entry_starts = np.unique(self._ph_entry[touched], return_index=True)
         best = np.maximum.reduceat(pcs, entry_starts)
         k = min(self.CANDIDATES, len(entries))
-        chosen = (np.argpartition(-best, k - 1)[:k] if k < len(entries) else np.arange(len(entries))).tolist()
-        entry_list, start_list, best_list = entries.tolist(), entry_starts.tolist(), best.tolist()
+        chosen = np.argpartition(-best, k - 1)[:k] if k < len(entries) else np.arange(len(entries))
+        ends = np.append(entry_starts[1:], len(touched))
+        spans = {
+            idx: (lo, hi, pc)
+            for idx, lo, hi, pc in zip(
+                entries[chosen].tolist(), entry_starts[chosen].tolist(), ends[chosen].tolist(), best[chosen].tolist(),
+                strict=True,
+            )
+        }  # fmt: skip
         coarse: dict[int, float] = {}
         parts: dict[int, tuple[float, float]] = {}
-        for i in chosen:
-            idx = entry_list[i]
+        for idx, (_, _, pc) in spans.items():
             vocab, answer_vocab = self._vocab[idx], self._answer_vocab.get(idx, frozenset())
             explained = 0.0
             for t, w in weights.items():
@@ -361,18 +368,17 @@ class Matcher:
                     explained += w
                 elif t in answer_vocab:
                     explained += w * self.ANSWER_TOKEN_SHARE
-            parts[idx] = (explained / total, min(best_list[i], 1.0))
+            parts[idx] = (explained / total, min(pc, 1.0))
             coarse[idx] = self._combine(explained / total, parts[idx][1], None)
         top = heapq.nlargest(self.TOP_ENTRIES, coarse, key=coarse.__getitem__)
         # rapidfuzz sees only each top entry's best-covered phrasings: the ones that can lift its score.
-        position = {entry_list[i]: i for i in chosen}
         phrasings: list[int] = []
         for idx in top:
-            i = position[idx]
-            lo, hi = start_list[i], start_list[i + 1] if i + 1 < len(start_list) else len(touched)
-            span = pcs[lo:hi]
-            pick = np.argsort(-span)[: self.FUZZ_PER_ENTRY] if hi - lo > self.FUZZ_PER_ENTRY else range(hi - lo)
-            phrasings += touched[lo:hi][pick].tolist() if hi - lo > self.FUZZ_PER_ENTRY else touched[lo:hi].tolist()
+            lo, hi, _ = spans[idx]
+            if hi - lo > self.FUZZ_PER_ENTRY:
+                phrasings += touched[lo:hi][np.argsort(-pcs[lo:hi])[: self.FUZZ_PER_ENTRY]].tolist()
+            else:
+                phrasings += touched[lo:hi].tolist()
         similarity = self._similarities(flat, phrasings)
         scored = [(self._ids[idx], 100.0 * self._combine(*parts[idx], similarity.get(idx, 0.0))) for idx in top]
         scored.sort(key=lambda x: -x[1])

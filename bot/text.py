@@ -92,7 +92,10 @@ class Normalizer:
 
     def __call__(self, text: str) -> str:
         """The canonical form the matcher compares."""
-        text = self.clean(text)
+        return self.synonymize(self.clean(text))
+
+    def synonymize(self, text: str) -> str:
+        """Map synonyms in already cleaned text onto their canonical form."""
         if self._syn_re is not None:
             text = self._syn_re.sub(lambda m: self.synonyms[m.group(0)], text)
         return text
