@@ -62,6 +62,14 @@ def build_wechat(settings: Settings, assistant: Any) -> tuple[ChannelTask, Any]:
     return (lambda: wechat.serve(config, endpoint)), sender
 
 
+def build_telegram(settings: Settings, assistant: Any) -> tuple[ChannelTask, Any]:
+    """The Telegram bot (enterprise chats and the staff group) and its `Sender` for staff answers."""
+    from bot.channels import telegram
+
+    channel = telegram.build_channel(telegram.config_from(settings), assistant, settings)
+    return channel.run, channel.sender
+
+
 def outbox_task(store: Any, senders: dict[str, Any]) -> ChannelTask:
     """Deliver queued staff answers through the running channels' senders."""
     from bot.outbox import OutboxPump
@@ -72,8 +80,19 @@ def outbox_task(store: Any, senders: dict[str, Any]) -> ChannelTask:
 
 
 async def serve_channels(tasks: Sequence[ChannelTask]) -> None:
-    """Run every channel in one event loop until one of them stops or fails."""
-    await asyncio.gather(*(task() for task in tasks))
+    """Run every channel in one event loop until one of them stops or fails, or SIGINT/SIGTERM arrives.
+
+    A signal cancels every channel task; each finishes what it has in hand in its cleanup before the exit.
+    """
+    import contextlib
+    import signal
+
+    running = asyncio.gather(*(task() for task in tasks))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread / not Unix
+            asyncio.get_running_loop().add_signal_handler(sig, running.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
@@ -89,6 +108,10 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
             tasks.append(serve_wechat)
             if wechat_sender is not None:
                 senders[wechat_sender.channel] = wechat_sender
+        if settings.telegram_token:
+            serve_telegram, telegram_sender = build_telegram(settings, assistant)
+            tasks.append(serve_telegram)
+            senders[telegram_sender.channel] = telegram_sender
     except ConfigError as exc:
         print(f"配置错误: {exc}", file=sys.stderr)
         return 2

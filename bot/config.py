@@ -48,7 +48,27 @@ class Settings:
     # TICKET_REMIND_HOURS=4 — 催办 lists active tickets due within this many hours.
     ticket_remind_hours: float = 4.0
     # Channel settings, used when present (see README).
+    # TELEGRAM_BOT_TOKEN=123456:ABC… — from @BotFather; turns the Telegram channel on (see docs/telegram.md).
     telegram_token: str | None = None
+    # TELEGRAM_API_BASE_URL=http://127.0.0.1:8081 — Bot API server root (self-hosted or a test fake).
+    telegram_api_base_url: str = "https://api.telegram.org"
+    # TELEGRAM_STAFF_CHAT_ID=-1001234567890 — the staff group: ticket cards, 督办, weekly report; members are staff.
+    telegram_staff_chat_id: int | None = None
+    # TELEGRAM_STAFF_USER_IDS=111,222 — Telegram user ids allowed to use staff commands anywhere.
+    telegram_staff_user_ids: frozenset[str] = frozenset()
+    # TELEGRAM_WEBHOOK_URL=https://bot.example.gov.cn/tg — webhook mode (default: long polling).
+    telegram_webhook_url: str | None = None
+    # TELEGRAM_WEBHOOK_LISTEN=0.0.0.0 / TELEGRAM_WEBHOOK_PORT=8443 — where the webhook server listens (behind a proxy).
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
+    # TELEGRAM_WEBHOOK_SECRET=… — secret_token Telegram echoes in each webhook call; default: derived from the token.
+    telegram_webhook_secret: str | None = None
+    # TELEGRAM_FLOOD_PER_MINUTE=20 — messages one user may send per minute before being asked to slow down.
+    telegram_flood_per_minute: int = 20
+    # TELEGRAM_CARD_INTERVAL=5 — seconds between checks for new tickets to post as staff-group cards.
+    telegram_card_interval: float = 5.0
+    # TELEGRAM_OVERDUE_INTERVAL=1800 — seconds between checks for overdue tickets (督办) in the staff group.
+    telegram_overdue_interval: float = 1800.0
     # WECHAT_TOKEN=… — the Token set in the Official Account's server config; turns the WeChat endpoint on.
     wechat_token: str | None = None
     # WECHAT_AES_KEY=… — the 43-character EncodingAESKey; needed for safe (encrypted) and compatible mode.
@@ -110,6 +130,18 @@ class Settings:
             ticket_work_hours=_work_hours(env.get("TICKET_WORK_HOURS") or defaults.ticket_work_hours),
             ticket_remind_hours=num("TICKET_REMIND_HOURS", defaults.ticket_remind_hours),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            telegram_api_base_url=(env.get("TELEGRAM_API_BASE_URL") or defaults.telegram_api_base_url).rstrip("/"),
+            telegram_staff_chat_id=_chat_id(env.get("TELEGRAM_STAFF_CHAT_ID") or None),
+            telegram_staff_user_ids=frozenset(
+                x.strip() for x in (env.get("TELEGRAM_STAFF_USER_IDS") or "").split(",") if x.strip()
+            ),
+            telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
+            telegram_webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN") or defaults.telegram_webhook_listen,
+            telegram_webhook_port=int(num("TELEGRAM_WEBHOOK_PORT", defaults.telegram_webhook_port)),
+            telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            telegram_flood_per_minute=int(num("TELEGRAM_FLOOD_PER_MINUTE", defaults.telegram_flood_per_minute)),
+            telegram_card_interval=num("TELEGRAM_CARD_INTERVAL", defaults.telegram_card_interval),
+            telegram_overdue_interval=num("TELEGRAM_OVERDUE_INTERVAL", defaults.telegram_overdue_interval),
             wechat_token=env.get("WECHAT_TOKEN") or None,
             wechat_aes_key=_aes_key(env.get("WECHAT_AES_KEY") or None),
             wechat_app_id=env.get("WECHAT_APP_ID") or None,
@@ -120,6 +152,16 @@ class Settings:
             wechat_api_base_url=env.get("WECHAT_API_BASE_URL") or defaults.wechat_api_base_url,
             extra={k: v for k, v in env.items() if k.startswith(("TELEGRAM_", "WECHAT_"))},
         )
+
+
+def _chat_id(raw: str | None) -> int | None:
+    """A Telegram chat id: an integer, negative for groups (-100… for supergroups)."""
+    if raw is None:
+        return None
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"TELEGRAM_STAFF_CHAT_ID={raw!r}: expected a numeric chat id, e.g. -1001234567890") from None
 
 
 def _aes_key(raw: str | None) -> str | None:

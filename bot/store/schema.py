@@ -166,3 +166,15 @@ faq_candidates = sa.Table(
     sa.Column("category", sa.String(32)),
     sa.Column("department", sa.String(64)),
 )
+
+# Telegram staff-group cards: which message shows which ticket, so a reply to a card answers that ticket (0004).
+telegram_cards = sa.Table(
+    "telegram_cards",
+    metadata,
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), primary_key=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("message_id", sa.BigInteger),  # None while a worker is posting it (claimed_at is the lease)
+    sa.Column("claimed_at", UtcDateTime(), nullable=False),
+    sa.Column("overdue_due_at", UtcDateTime()),  # the due time last announced as overdue (督办), once per due time
+    sa.UniqueConstraint("chat_id", "message_id", name="uq_telegram_cards_message"),
+)

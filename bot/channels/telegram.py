@@ -1,0 +1,447 @@
+"""The Telegram channel: enterprise chats and the staff group on python-telegram-bot's Application.
+
+Enterprise messages and button presses become `Incoming` for the dialog core (synchronous, so it runs in a
+worker thread); its replies go back with options as inline buttons. The staff side lives in telegram_staff.py.
+
+No update is acknowledged before it is processed and recorded. Long polling asks for the next batch (which
+confirms the previous one to Telegram) only after the whole batch went through the core; in webhook mode the
+HTTP answer is sent after processing, and a failure answers 500 so Telegram delivers it again. A re-delivered
+update finds its recorded replies in the store and opens no second ticket. Updates of one chat are processed
+in order; different chats run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from aiohttp import web
+from telegram import BotCommand, BotCommandScopeChat, Message, Update
+from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.channels.telegram_cards import CardStore
+from bot.channels.telegram_sender import CallbackCodec, TelegramSender, send_outgoing
+from bot.channels.telegram_staff import STAFF_COMMANDS, GateDirectory, StaffDesk, StaffGate
+from bot.config import TZ
+from bot.models import Address, Incoming, Outgoing
+
+logger = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+FLOOD_REPLY = "您发送消息太频繁了，请稍等一分钟再继续提问。"
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+MAX_ATTEMPTS = 5  # an update that fails this often is logged and skipped, so one poison message cannot block all
+USER_COMMANDS = (
+    ("start", "开始咨询，选择区县"),
+    ("topics", "按类别浏览常见问题"),
+    ("district", "切换企业所在区县"),
+    ("status", "查询我的工单"),
+    ("help", "使用说明"),
+)
+NONTEXT_KINDS = (
+    ("photo", "image"),
+    ("sticker", "sticker"),
+    ("voice", "voice"),
+    ("audio", "voice"),
+    ("video", "video"),
+    ("video_note", "video"),
+    ("animation", "video"),
+    ("document", "file"),
+    ("contact", "file"),
+    ("location", "location"),
+    ("venue", "location"),
+)
+ONE_SHOT_ACTIONS = ("feedback:", "satisfaction:")  # their buttons are removed once pressed
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    """Everything the channel reads from the settings (see docs/telegram.md)."""
+
+    token: str
+    api_base_url: str = "https://api.telegram.org"
+    staff_chat_id: int | None = None
+    staff_user_ids: frozenset[str] = frozenset()
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str | None = None
+    flood_per_minute: int = 20
+    card_interval: float = 5.0
+    overdue_interval: float = 1800.0
+    poll_timeout: int = 30
+
+    @property
+    def secret(self) -> str:
+        """The webhook's secret token: configured, or derived from the bot token (letters and digits only)."""
+        return self.webhook_secret or hashlib.sha256(self.token.encode()).hexdigest()[:48]
+
+
+def config_from(settings: Any) -> TelegramConfig:
+    """The channel's config from `Settings`; STAFF_USER_IDS count as Telegram staff too."""
+    return TelegramConfig(
+        token=settings.telegram_token,
+        api_base_url=settings.telegram_api_base_url,
+        staff_chat_id=settings.telegram_staff_chat_id,
+        staff_user_ids=frozenset(settings.telegram_staff_user_ids) | frozenset(settings.staff_user_ids),
+        webhook_url=settings.telegram_webhook_url,
+        webhook_listen=settings.telegram_webhook_listen,
+        webhook_port=settings.telegram_webhook_port,
+        webhook_secret=settings.telegram_webhook_secret,
+        flood_per_minute=settings.telegram_flood_per_minute,
+        card_interval=settings.telegram_card_interval,
+        overdue_interval=settings.telegram_overdue_interval,
+    )
+
+
+class FloodGate:
+    """At most `per_minute` messages per user in any 60 seconds; the first one over the limit is told so."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self._seen: dict[int, collections.deque[float]] = {}
+
+    def check(self, user_id: int) -> str:
+        """ "ok", "warn" (the first message over the limit) or "drop"."""
+        if self.per_minute <= 0:
+            return "ok"
+        now = self.clock()
+        seen = self._seen.setdefault(user_id, collections.deque())
+        while seen and seen[0] <= now - 60:
+            seen.popleft()
+        seen.append(now)
+        if len(seen) <= self.per_minute:
+            return "ok"
+        return "warn" if len(seen) == self.per_minute + 1 else "drop"
+
+
+def kind_of(message: Message) -> str | None:
+    """The core's kind for a non-text message; None for service messages (members joining, pins …)."""
+    for attr, kind in NONTEXT_KINDS:
+        if getattr(message, attr, None):
+            return kind
+    return None
+
+
+class EnterpriseChat:
+    """Enterprise users' messages and button presses through the dialog core, replies back as messages."""
+
+    def __init__(self, handle: Callable[[Incoming], list[Outgoing]], codec: CallbackCodec) -> None:
+        self.handle = handle
+        self.codec = codec
+
+    async def text(self, update: Update, context: Context) -> None:
+        """A text message (commands such as /start included: the core knows them)."""
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        await self._exchange(context, self._incoming(message, text=message.text))
+
+    async def nontext(self, update: Update, context: Context) -> None:
+        """Photos, stickers, voice, files, locations: the core answers them politely."""
+        message = update.effective_message
+        kind = kind_of(message) if message is not None else None
+        if message is None or kind is None:
+            return
+        await self._exchange(context, self._incoming(message, kind=kind, text=message.caption or ""))
+
+    async def button(self, update: Update, context: Context) -> None:
+        """An inline button: its action goes to the core like a typed choice."""
+        query = update.callback_query
+        if query is None or query.message is None or query.from_user is None:
+            return
+        await query.answer()
+        action = self.codec.decode(query.data or "") or "stale"
+        incoming = Incoming(
+            address=Address("telegram", str(query.message.chat.id)),
+            user_id=str(query.from_user.id),
+            action=action,
+            message_id=f"cb:{query.id}",
+            user_name=query.from_user.full_name,
+        )
+        await self._exchange(context, incoming)
+        if action.startswith(ONE_SHOT_ACTIONS) and isinstance(query.message, Message):
+            with contextlib.suppress(NetworkError):
+                await query.message.edit_reply_markup(None)
+
+    def _incoming(self, message: Message, **kw: Any) -> Incoming:
+        user = message.from_user
+        return Incoming(
+            address=Address("telegram", str(message.chat_id)),
+            user_id=str(user.id if user else message.chat_id),
+            message_id=f"{message.chat_id}:{message.message_id}",
+            user_name=user.full_name if user else None,
+            **kw,
+        )
+
+    async def _exchange(self, context: Context, incoming: Incoming) -> None:
+        replies = await asyncio.to_thread(self.handle, incoming)
+        for out in replies:
+            await send_outgoing(context.bot, out, self.codec)
+
+
+class TelegramChannel:
+    """The Application with its handlers and jobs, and the loop that feeds it updates (polling or webhook)."""
+
+    def __init__(self, config: TelegramConfig, app: Application, desk: StaffDesk, chat: EnterpriseChat) -> None:
+        self.config = config
+        self.app = app
+        self.desk = desk
+        self.chat = chat
+        self.flood = FloodGate(config.flood_per_minute)
+        self.sender = TelegramSender(app.bot, chat.codec)
+        self.failed: set[int] = set()
+        self._attempts: collections.Counter[int] = collections.Counter()
+        self._chat_locks: dict[int, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+        self._register()
+
+    # ---- wiring -------------------------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        app, desk, chat, staff_chat = self.app, self.desk, self.chat, self.config.staff_chat_id
+        app.add_handler(TypeHandler(Update, self._flood_guard), group=-1)
+        app.add_handler(CallbackQueryHandler(desk.card_button, pattern=r"^staff:"))
+        app.add_handler(CallbackQueryHandler(chat.button))
+        messages = filters.UpdateType.MESSAGE  # edited messages are not new questions (nor a second /answer)
+        app.add_handler(CommandHandler([name for name, _ in STAFF_COMMANDS], desk.command, filters=messages))
+        if staff_chat is not None:
+            in_staff = filters.Chat(staff_chat)
+            app.add_handler(MessageHandler(messages & in_staff & filters.REPLY & filters.TEXT, desk.card_reply))
+            app.add_handler(MessageHandler(in_staff, self._ignore))  # staff talking among themselves
+        private = messages & filters.ChatType.PRIVATE
+        app.add_handler(MessageHandler(private & filters.TEXT, chat.text))
+        app.add_handler(MessageHandler(private & ~filters.TEXT, chat.nontext))
+        app.add_error_handler(self._error)
+
+    def schedule(self) -> None:
+        """Cards for new tickets, 督办 for overdue ones, the Monday report: all into the staff group."""
+        from bot.reports.document import SCHEDULE_DAY, SCHEDULE_TIME
+
+        jobs = self.app.job_queue
+        if jobs is None or self.config.staff_chat_id is None:
+            logger.warning("TELEGRAM_STAFF_CHAT_ID not set: no ticket cards, 督办 or weekly report")
+            return
+        jobs.run_repeating(self.desk.post_cards, interval=self.config.card_interval, first=0.1, name="cards")
+        jobs.run_repeating(self.desk.announce_overdue, interval=self.config.overdue_interval, first=5, name="督办")
+        jobs.run_daily(self.desk.weekly_report, time=SCHEDULE_TIME, days=(SCHEDULE_DAY,), name="weekly-report")
+
+    async def _flood_guard(self, update: Update, context: Context) -> None:
+        """One sender cannot fill the queue: over the limit, messages are dropped after one polite reply."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None or chat.id == self.config.staff_chat_id:
+            return
+        verdict = self.flood.check(user.id)
+        if verdict == "ok":
+            return
+        logger.warning("telegram user %s over the flood limit", user.id)
+        if verdict == "warn":
+            if update.callback_query is not None:
+                await update.callback_query.answer(FLOOD_REPLY, show_alert=True)
+            else:
+                await context.bot.send_message(chat.id, FLOOD_REPLY)
+        raise ApplicationHandlerStop
+
+    async def _ignore(self, update: Update, context: Context) -> None:
+        return None
+
+    async def _error(self, update: object, context: Context) -> None:
+        """Remember which update failed, so it is not acknowledged and Telegram delivers it again."""
+        if isinstance(update, Update):
+            self.failed.add(update.update_id)
+            logger.error("telegram update %s failed", update.update_id, exc_info=context.error)
+        else:
+            logger.error("telegram job failed", exc_info=context.error)
+
+    # ---- processing ---------------------------------------------------------------------------------------
+
+    async def process(self, update: Update) -> bool:
+        """Run one update through the handlers, in order within its chat; False when it failed."""
+        chat = update.effective_chat
+        async with self._chat_locks[chat.id if chat else 0]:
+            self.failed.discard(update.update_id)
+            await self.app.process_update(update)
+            ok = update.update_id not in self.failed
+        if ok:
+            self._attempts.pop(update.update_id, None)
+        return ok
+
+    async def process_batch(self, updates: Sequence[Update]) -> int | None:
+        """Process a polled batch; the offset to confirm next (None: the whole batch is done)."""
+        by_chat: dict[int, list[Update]] = collections.defaultdict(list)
+        for u in updates:
+            by_chat[u.effective_chat.id if u.effective_chat else 0].append(u)
+
+        async def in_order(items: list[Update]) -> list[int]:
+            return [u.update_id for u in items if not await self.process(u)]
+
+        failed = sorted(i for ids in await asyncio.gather(*(in_order(v) for v in by_chat.values())) for i in ids)
+        for update_id in failed:
+            self._attempts[update_id] += 1
+            if self._attempts[update_id] < MAX_ATTEMPTS:
+                return update_id
+            logger.error("telegram update %s skipped after %s failed attempts", update_id, MAX_ATTEMPTS)
+            self._attempts.pop(update_id)
+        return None
+
+    # ---- lifecycle ----------------------------------------------------------------------------------------
+
+    async def run(self, started: asyncio.Event | None = None) -> None:
+        """Serve until cancelled; on cancellation the batch in hand is finished and confirmed before exiting."""
+        app = self.app
+        await app.initialize()
+        try:
+            await app.bot.set_my_commands([BotCommand(n, d) for n, d in USER_COMMANDS])
+            if self.config.staff_chat_id is not None:
+                staff_commands = [BotCommand(n, d[:256]) for n, d in STAFF_COMMANDS]
+                scope = BotCommandScopeChat(self.config.staff_chat_id)
+                with contextlib.suppress(NetworkError):  # the bot may not be in the group yet
+                    await app.bot.set_my_commands(staff_commands, scope=scope)
+            self.schedule()
+            await app.start()
+            mode = "webhook" if self.config.webhook_url else "polling"
+            logger.info("telegram bot @%s running (%s)", app.bot.username, mode)
+            if self.config.webhook_url:
+                await self._serve_webhook(started)
+            else:
+                await self._poll(started)
+        finally:
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+
+    async def _poll(self, started: asyncio.Event | None) -> None:
+        bot = self.app.bot
+        await bot.delete_webhook(drop_pending_updates=False)
+        if started is not None:
+            started.set()
+        offset: int | None = None
+        delay = 1.0
+        try:
+            while True:
+                try:
+                    updates = await bot.get_updates(
+                        offset=offset, timeout=self.config.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                    )
+                except (InvalidToken, Forbidden):
+                    raise
+                except RetryAfter as exc:
+                    await asyncio.sleep(float(exc.retry_after if isinstance(exc.retry_after, int) else 5))
+                    continue
+                except NetworkError as exc:
+                    logger.warning("telegram getUpdates failed: %s; retrying in %.0f s", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 60)
+                    continue
+                delay = 1.0
+                if not updates:
+                    continue
+                batch = asyncio.ensure_future(self.process_batch(updates))
+                try:
+                    retry_from = await asyncio.shield(batch)
+                except asyncio.CancelledError:
+                    retry_from = await batch  # finish what is in hand, then stop
+                    offset = retry_from if retry_from is not None else updates[-1].update_id + 1
+                    raise
+                offset = retry_from if retry_from is not None else updates[-1].update_id + 1
+                if retry_from is not None:
+                    await asyncio.sleep(delay)
+        finally:
+            if offset is not None:
+                with contextlib.suppress(NetworkError, asyncio.CancelledError):
+                    await bot.get_updates(offset=offset, timeout=0, limit=1)  # confirm the processed updates
+
+    async def _serve_webhook(self, started: asyncio.Event | None) -> None:
+        config = self.config
+        path = urlparse(config.webhook_url).path or "/"
+        web_app = web.Application(client_max_size=4 * 1024 * 1024)
+        web_app.router.add_post(path, self._webhook)
+        runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, config.webhook_listen, config.webhook_port).start()
+            await self.app.bot.set_webhook(
+                config.webhook_url or "", secret_token=config.secret, allowed_updates=ALLOWED_UPDATES
+            )
+            logger.info("telegram webhook listening on %s:%s%s", config.webhook_listen, config.webhook_port, path)
+            if started is not None:
+                started.set()
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()  # waits for requests in progress: their updates finish before the exit
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        """One update from Telegram; answered only after it is processed (500 makes Telegram retry)."""
+        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != self.config.secret:
+            return web.Response(status=403)
+        try:
+            update = Update.de_json(await request.json(), self.app.bot)
+        except (ValueError, KeyError, TypeError):
+            return web.Response(status=400)
+        ok = await asyncio.shield(self.process(update))
+        return web.Response(status=200 if ok else 500)
+
+
+def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) -> TelegramChannel:
+    """The channel on the assistant's store, knowledge base and ticket policy."""
+    from bot.reports.document import build_weekly_report_document
+    from bot.staff import StaffService
+    from bot.store.queue import TicketQueue
+
+    root = config.api_base_url.rstrip("/")
+    app = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .updater(None)  # updates are fetched by `TelegramChannel`, which confirms them only once processed
+        .build()
+    )
+    remind = dt.timedelta(hours=settings.ticket_remind_hours) if settings is not None else dt.timedelta(hours=4)
+    service = StaffService(
+        TicketQueue(assistant.store),
+        assistant.policy,
+        GateDirectory(),
+        clock=assistant.clock,
+        kb=assistant.kb,
+        today=assistant.today,
+        remind_window=remind,
+    )
+
+    async def report(now: dt.datetime) -> Any:
+        local = now.astimezone(TZ)
+        return await build_weekly_report_document(
+            assistant.store.engine, assistant.kb, assistant.matcher, local.date(), now=now
+        )
+
+    desk = StaffDesk(
+        app.bot,
+        service,
+        CardStore(assistant.store.engine),
+        StaffGate(config.staff_chat_id, config.staff_user_ids),
+        kb=assistant.kb,
+        clock=assistant.clock,
+        report=report,
+    )
+    chat = EnterpriseChat(assistant.handle, CallbackCodec.for_kb(assistant.kb))
+    return TelegramChannel(config, app, desk, chat)
