@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 FLOOD_REPLY = "您发送消息太频繁了，请稍等一分钟再继续提问。"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+CONNECTIONS = 8  # HTTP connections to the Bot API; httpcore scans every pooled connection per request
 MAX_ATTEMPTS = 5  # an update that fails this often is logged and skipped, so one poison message cannot block all
 USER_COMMANDS = (
     ("start", "开始咨询，选择区县"),
@@ -373,7 +374,7 @@ class TelegramChannel:
 
     async def _serve_webhook(self, started: asyncio.Event | None) -> None:
         config = self.config
-        path = urlparse(config.webhook_url).path or "/"
+        path = str(urlparse(config.webhook_url or "").path) or "/"
         web_app = web.Application(client_max_size=4 * 1024 * 1024)
         web_app.router.add_post(path, self._webhook)
         runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
@@ -415,6 +416,8 @@ def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) 
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .updater(None)  # updates are fetched by `TelegramChannel`, which confirms them only once processed
+        .connection_pool_size(CONNECTIONS)
+        .pool_timeout(30)
         .build()
     )
     remind = dt.timedelta(hours=settings.ticket_remind_hours) if settings is not None else dt.timedelta(hours=4)

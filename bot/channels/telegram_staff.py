@@ -211,9 +211,9 @@ class StaffDesk:
             return f"工单 {t.number} 已重新打开。"
         return "没有这个命令。"
 
-    async def _change(self, fn: Callable[..., Ticket], staff: Staff, *args: Any) -> Ticket:
-        """Run one workflow step and show its result on the ticket's card."""
-        ticket: Ticket = await self._run(fn, staff, *args)
+    async def _change(self, fn: Callable[..., Ticket], *args: Any) -> Ticket:
+        """Run one workflow step (`fn(*args)`, in a thread) and show its result on the ticket's card."""
+        ticket: Ticket = await self._run(fn, *args)
         await self.refresh_card(ticket)
         return ticket
 
