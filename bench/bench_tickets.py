@@ -3,9 +3,10 @@
     .venv/bin/python bench/bench_tickets.py [--pairs 400] [--pg postgresql://postgres@127.0.0.1:5432/test]
 
 Each worker process opens tickets the way the dialog core does (`SqlStore.open_ticket`: database counter,
-insert, history event) and claims each one the way staff do (`TicketQueue.apply` with the claim rule, row
-locked). PostgreSQL runs in a private schema that is dropped afterwards. The first row (SQLite, 1 worker) is
-the baseline the others are compared with. Target: ≥ 500 pairs/s on PostgreSQL with 4 workers.
+insert, history event) and claims each one the way staff do (`StaffService.claim`: a conditional update with
+its history event, the locked rule when it does not match). PostgreSQL runs in a private schema that is
+dropped afterwards. The first row (SQLite, 1 worker) is the baseline the others are compared with.
+Target: ≥ 500 pairs/s on PostgreSQL with 4 workers.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import TZ  # noqa: E402
 from bot.models import Address  # noqa: E402
+from bot.staff import Staff, StaffService  # noqa: E402
 from bot.store import make_engine, migrate  # noqa: E402
 from bot.store.base import NewTicket  # noqa: E402
 from bot.store.queue import TicketQueue  # noqa: E402
 from bot.store.sql import SqlStore  # noqa: E402
-from bot.tickets import claim  # noqa: E402
 
 AT = dt.datetime(2020, 3, 23, 10, tzinfo=TZ)
 
@@ -41,7 +42,8 @@ def worker(url: str, worker_id: int, pairs: int, barrier: Any, results: Any) -> 
     engine = make_engine(url)
     store = SqlStore(engine)
     queue = TicketQueue(store)
-    staff = f"staff{worker_id}"
+    service = StaffService(queue, clock=lambda: AT)
+    staff = Staff("cli", f"staff{worker_id}")
     queue.get("warm-up")
     barrier.wait()
     latencies = []
@@ -50,7 +52,7 @@ def worker(url: str, worker_id: int, pairs: int, barrier: Any, results: Any) -> 
         t0 = time.perf_counter()
         new = NewTicket(Address("telegram", f"w{worker_id}-{i}"), f"u{worker_id}", "复工备案找谁", AT, f"m{i}")
         ticket = store.open_ticket(new)
-        queue.apply(ticket.number, staff, AT, lambda t: claim(t, staff))
+        service.claim(staff, ticket.number)
         latencies.append(time.perf_counter() - t0)
     results.put((start, time.perf_counter(), latencies))
     engine.dispose()

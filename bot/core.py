@@ -27,12 +27,26 @@ logger = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 500  # what the matcher reads of one message; the whole text is still recorded
 OTHER_DISTRICT = "其他"
 HUMAN_WORDS = ("转人工", "人工客服", "人工服务", "找人工", "人工", "客服", "真人")
-HELP_WORDS = ("/help", "帮助", "help", "菜单", "使用说明", "怎么用", "你能做什么", "你可以做什么", "你会什么", "你是谁", "功能")
+HELP_WORDS = (
+    "/help",
+    "帮助",
+    "help",
+    "菜单",
+    "使用说明",
+    "怎么用",
+    "你能做什么",
+    "你可以做什么",
+    "你会什么",
+    "你是谁",
+    "功能",
+)
 STATUS_WORDS = ("/status", "查询工单", "我的工单", "工单查询", "工单进度", "查工单", "进度查询")
 TOPIC_WORDS = ("/topics", "政策目录", "问题目录", "目录", "分类", "常见问题")
 DISTRICT_WORDS = ("/district", "切换区县", "选择区县", "修改区县", "更换区县", "区县")
 START_WORDS = ("/start", "开始", "subscribe")
-_SMALLTALK_RE = re.compile(r"(好的|好滴|好|嗯|哦|噢|ok|okay|收到|明白了|明白|知道了|了解了|懂了|行|可以|谢谢|谢|你|您|了|啊|呀|哈|的|再见|拜拜|bye|没事了|没有了|没了|\s)+")
+_SMALLTALK_RE = re.compile(
+    r"(好的|好滴|好|嗯|哦|噢|ok|okay|收到|明白了|明白|知道了|了解了|懂了|行|可以|谢谢|谢|你|您|了|啊|呀|哈|的|再见|拜拜|bye|没事了|没有了|没了|\s)+"
+)
 _GREETING_RE = re.compile(r"(你好|您好|在吗|在不在|hello|hi|早上好|下午好|晚上好|有人吗)")
 _DIGITS_RE = re.compile(r"^\s*(\d{1,2})\s*$")
 _DISTRICT_ALIASES = {"二七": "二七区", "上街": "上街区", "中牟": "中牟县"}
@@ -125,12 +139,10 @@ class Assistant:
 
     def handle(self, inc: Incoming) -> list[Outgoing]:
         """Reply to one incoming message; a re-delivered channel message gets its first replies again."""
-        if inc.message_id:
-            previous = self.store.replies_to(inc.address, inc.message_id)
-            if previous is not None:
-                return previous
+        previous, user = self.store.arrival(inc.address, inc.user_id, inc.message_id)
+        if previous is not None:
+            return previous
         at = self.clock()
-        user = self.store.user(inc.address.channel, inc.user_id)
         if inc.user_name and not user.name:
             user.name = inc.user_name
         if inc.district in (*DISTRICTS, OTHER_DISTRICT):

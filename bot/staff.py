@@ -128,8 +128,14 @@ class StaffService:
     # ---- the workflow ------------------------------------------------------------------------------------
 
     def claim(self, staff: Staff, number: str) -> Ticket:
-        """Take the ticket; of several staff racing for it exactly one wins, the others get AlreadyClaimed."""
-        return self._apply(staff, number, lambda t: rules.claim(t, staff.id))
+        """Take the ticket; of several staff racing for it exactly one wins, the others get AlreadyClaimed.
+
+        The common case is one conditional statement; when it matches nothing, the locked rule explains why.
+        """
+        self.check(staff)
+        at = self.clock()
+        won = self.queue.apply_if(number, staff.id, at, rules.TRANSITIONS["claim"][0], rules.claimed(staff.id))
+        return won or self.queue.apply(number, staff.id, at, lambda t: rules.claim(t, staff.id))
 
     def answer(self, staff: Staff, number: str, text: str, faq_candidate: bool = False) -> Ticket:
         """Answer; the text is queued to the enterprise's own chat with a request for a rating."""

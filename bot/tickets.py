@@ -231,6 +231,11 @@ def claim(ticket: Ticket, staff: str) -> Change:
         who = "您" if ticket.assignee == staff else ticket.assignee
         raise AlreadyClaimed(f"工单 {ticket.number} 已由{who}认领处理")
     check(ticket, "claim")
+    return claimed(staff)
+
+
+def claimed(staff: str) -> Change:
+    """What a claim writes; it depends only on the status being one of TRANSITIONS["claim"]'s sources."""
     return Change("claim", {"status": S.IN_PROGRESS.value, "assignee": staff})
 
 

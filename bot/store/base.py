@@ -75,6 +75,12 @@ class Store(Protocol):
         """Replies already recorded for that channel message, or None if it was never processed."""
         ...
 
+    def arrival(
+        self, address: Address, user_id: str, message_id: str | None
+    ) -> tuple[list[Outgoing] | None, UserState]:
+        """`replies_to` and `user` in one read, as each message starts: (earlier replies or None, the user)."""
+        ...
+
     def record(self, exchange: Exchange) -> list[Outgoing]:
         """Save the incoming message, its replies and the user's state atomically.
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from bot.models import Address, Option, Outgoing, Ticket, TicketStatus
 from bot.store.schema import faq_candidates, outbox, ticket_events, tickets
 from bot.store.sql import SqlStore, row_to_ticket
-from bot.tickets import ACTIVE, Change, TicketNotFound
+from bot.tickets import ACTION_NAMES, ACTIVE, Change, TicketNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +167,40 @@ class TicketQueue:
         logger.info("ticket %s: %s by %s", ticket.number, change.action, actor)
         return ticket
 
+    def apply_if(
+        self, number: str, actor: str, at: dt.datetime, sources: frozenset[TicketStatus], change: Change
+    ) -> Ticket | None:
+        """Apply `change` if the ticket's status is one of `sources`, else write nothing and return None.
+
+        For rules that depend only on the status (claim): the conditional UPDATE locks and checks the row at
+        once, so of several racing callers exactly one matches; on PostgreSQL it is one statement with its
+        history event. Changes that queue messages or FAQ candidates go through `apply`.
+        """
+        if change.outgoing or change.faq_candidate is not None:
+            raise ValueError("apply_if writes ticket columns and the event only")
+        stmt = self.store.sql.change_if(change.action, tuple(sorted(change.values)), sources)
+        params = {
+            "t_number": number.strip().upper(),
+            "v_updated_at": at,
+            "actor": actor[:64],
+            "action": ACTION_NAMES.get(change.action, change.action),
+            "detail": change.detail,
+            **{f"v_{k}": v for k, v in change.values.items()},
+        }
+        if self.pg:
+            with self.store.single.connect() as conn:
+                row = conn.execute(stmt, params).first()
+        else:
+            with self.engine.begin() as conn:
+                row = conn.execute(stmt, params).first()
+                if row is not None:
+                    self._event(conn, row.id, at, actor, change)
+        if row is None:
+            return None
+        ticket = row_to_ticket(row)
+        logger.info("ticket %s: %s by %s", ticket.number, change.action, actor)
+        return ticket
+
     def log(self, ticket_ids: Iterable[int], actor: str, at: dt.datetime, change: Change) -> None:
         """Record one event on several tickets without changing them (催办, 督办)."""
         with self.engine.begin() as conn:
@@ -174,13 +208,10 @@ class TicketQueue:
                 self._event(conn, ticket_id, at, actor, change)
 
     def _event(self, conn: Connection, ticket_id: int, at: dt.datetime, actor: str, change: Change) -> None:
-        from bot.tickets import ACTION_NAMES
-
         action = ACTION_NAMES.get(change.action, change.action)
         conn.execute(
-            ticket_events.insert().values(
-                ticket_id=ticket_id, at=at, actor=actor[:64], action=action, detail=change.detail
-            )
+            self.store.sql.insert_event,
+            {"ticket_id": ticket_id, "at": at, "actor": actor[:64], "action": action, "detail": change.detail},
         )
 
     # ---- outbox ------------------------------------------------------------------------------------------

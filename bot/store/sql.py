@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from bot.config import TZ
 from bot.models import Address, Candidate, Option, Outgoing, Ticket, TicketStatus
 from bot.store.base import Exchange, NewTicket, UserState
-from bot.store.schema import messages, ticket_counters, ticket_events, tickets, users
+from bot.store.schema import tickets
+from bot.store.statements import Statements
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +38,41 @@ def make_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _immediate(conn: Connection) -> None:
-            # Take the write lock at BEGIN so concurrent writers queue instead of failing on lock upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Take the write lock at BEGIN so concurrent writers queue instead of failing on lock upgrade;
+            # reads (the READS option) take no lock: WAL readers see the last commit and block nobody.
+            reading = conn.get_execution_options().get(READS)
+            conn.connection.dbapi_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
         engine.dialect._on_connect_isolation_level = None  # type: ignore[attr-defined]
         return _sqlite_manual_begin(engine)
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = sa.create_engine(url, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine)
+    return engine
+
+
+READS = "fugong_reads"  # execution option: this connection only reads (SQLite: BEGIN without the write lock)
+PING_IDLE_SECONDS = 30.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only if it sat idle a while (a server restart breaks those).
+
+    Cheaper than `pool_pre_ping`, which costs a round trip on every checkout; a busy connection that breaks
+    fails its statement and SQLAlchemy then invalidates the whole pool.
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _idle_since(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", time.monotonic()) < PING_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise sa.exc.DisconnectionError(f"stale pooled connection: {exc}") from exc  # the pool retries
 
 
 def _sqlite_manual_begin(engine: Engine) -> Engine:
@@ -92,12 +121,29 @@ def row_to_ticket(row: Any) -> Ticket:
     )
 
 
+def number(prefix: str, day: str, seq: int) -> str:
+    """A ticket number: prefix, Asia/Shanghai day, sequence of the day (PostgreSQL builds the same in SQL)."""
+    return f"{prefix}{day}-{seq:04d}"
+
+
+def _user_state(channel: str, user_id: str, row: Any) -> UserState:
+    """The stored state, or a fresh default when the user has no row yet."""
+    if row is None:
+        return UserState(channel, user_id)
+    return UserState(channel, user_id, row.district, row.name, row.enterprise, row.contact, dict(row.state))
+
+
 class SqlStore:
     """The `Store` contract on one SQLAlchemy engine; safe to share between threads and processes."""
 
     def __init__(self, engine: Engine, ticket_prefix: str = "FG") -> None:
         self.engine = engine
         self.ticket_prefix = ticket_prefix
+        self.sql = Statements(engine.dialect.name)
+        # PostgreSQL runs one-statement work in autocommit (one round trip: no BEGIN, no COMMIT of its own).
+        pg = self.sql.pg
+        self.reader = engine.execution_options(**({"isolation_level": "AUTOCOMMIT"} if pg else {READS: True}))
+        self.single = engine.execution_options(isolation_level="AUTOCOMMIT") if pg else engine
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
@@ -107,50 +153,41 @@ class SqlStore:
     # ---- users -------------------------------------------------------------------------------------------
 
     def user(self, channel: str, user_id: str) -> UserState:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(users).where(users.c.channel == channel, users.c.user_id == user_id)
-            ).first()
-        if row is None:
-            return UserState(channel, user_id)
-        m = row._mapping
-        return UserState(channel, user_id, m["district"], m["name"], m["enterprise"], m["contact"], dict(m["state"]))
+        with self.reader.connect() as conn:
+            row = conn.execute(self.sql.user, {"channel": channel, "user_id": user_id}).first()
+        return _user_state(channel, user_id, row)
 
-    def _save_user(self, conn: Connection, u: UserState, at: Any) -> None:
-        values = {
-            "name": u.name,
-            "district": u.district,
-            "enterprise": u.enterprise,
-            "contact": u.contact,
-            "state": u.state,
-            "updated_at": at,
+    def arrival(
+        self, address: Address, user_id: str, message_id: str | None
+    ) -> tuple[list[Outgoing] | None, UserState]:
+        with self.reader.connect() as conn:
+            row = conn.execute(
+                self.sql.arrival,
+                {"channel": address.channel, "chat_id": address.chat_id, "message_id": message_id, "user_id": user_id},
+            ).one()
+            previous = None if row.seen is None else self._replies(conn, row.seen)
+        return previous, _user_state(address.channel, user_id, row if row.state is not None else None)
+
+    @staticmethod
+    def _user_params(u: UserState, at: Any) -> dict[str, Any]:
+        return {
+            "u_channel": u.channel,
+            "u_user_id": u.user_id,
+            "u_name": u.name,
+            "u_district": u.district,
+            "u_enterprise": u.enterprise,
+            "u_contact": u.contact,
+            "u_state": u.state,
+            "u_updated_at": at,
         }
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(users).values(channel=u.channel, user_id=u.user_id, created_at=at, **values)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["channel", "user_id"], set_=values))
 
     # ---- conversation log --------------------------------------------------------------------------------
 
     def replies_to(self, address: Address, message_id: str) -> list[Outgoing] | None:
-        with self.engine.connect() as conn:
-            return self._replies_to(conn, address, message_id)
+        return self.arrival(address, "", message_id)[0]
 
-    def _replies_to(self, conn: Connection, address: Address, message_id: str) -> list[Outgoing] | None:
-        incoming_id = conn.execute(
-            sa.select(messages.c.id).where(
-                messages.c.channel == address.channel,
-                messages.c.chat_id == address.chat_id,
-                messages.c.channel_message_id == message_id,
-            )
-        ).scalar()
-        if incoming_id is None:
-            return None
-        rows = conn.execute(
-            sa.select(messages, tickets.c.number)
-            .select_from(messages.outerjoin(tickets, messages.c.ticket_id == tickets.c.id))
-            .where(messages.c.in_reply_to == incoming_id)
-            .order_by(messages.c.id)
-        ).all()
+    def _replies(self, conn: Connection, incoming_id: int) -> list[Outgoing]:
+        rows = conn.execute(self.sql.replies, {"in_id": incoming_id}).all()
         return [
             Outgoing(
                 Address(r.channel, r.chat_id),
@@ -162,133 +199,108 @@ class SqlStore:
         ]
 
     def record(self, exchange: Exchange) -> list[Outgoing]:
-        inc = exchange.incoming
-        try:
+        inc, at, u = exchange.incoming, exchange.at, exchange.user
+        params = {
+            "at": at,
+            "direction": "in",
+            "channel": inc.address.channel,
+            "chat_id": inc.address.chat_id,
+            "user_id": inc.user_id,
+            "channel_message_id": inc.message_id,
+            "kind": inc.kind,
+            "text": inc.text,
+            "action": inc.action,
+            "district": u.district,
+            "outcome": exchange.outcome,
+            "faq_id": exchange.faq_id,
+            "score": exchange.score,
+            "candidates": _dump_candidates(exchange.candidates) or None,
+            "ticket_id": exchange.ticket_id,
+            **self._user_params(u, at),
+        }
+        replies = [
+            {
+                "channel": out.address.channel,
+                "chat_id": out.address.chat_id,
+                "text": out.text,
+                "options": [{"label": o.label, "action": o.action, "kind": o.kind} for o in out.options] or None,
+            }
+            for out in exchange.replies
+        ]
+        if self.sql.pg:  # one statement: the inserts after the first select from its RETURNING
+            with self.single.connect() as conn:
+                in_id = conn.execute(self.sql.record, {**params, "replies": replies}).scalar()
+        else:
             with self.tx() as conn:
-                in_id = conn.execute(
-                    messages.insert().values(
-                        at=exchange.at,
-                        direction="in",
-                        channel=inc.address.channel,
-                        chat_id=inc.address.chat_id,
-                        user_id=inc.user_id,
-                        channel_message_id=inc.message_id,
-                        kind=inc.kind,
-                        text=inc.text,
-                        action=inc.action,
-                        district=exchange.user.district,
-                        outcome=exchange.outcome,
-                        faq_id=exchange.faq_id,
-                        score=exchange.score,
-                        candidates=_dump_candidates(exchange.candidates) or None,
-                        ticket_id=exchange.ticket_id,
-                    )
-                ).inserted_primary_key[0]
-                for out in exchange.replies:
-                    conn.execute(
-                        messages.insert().values(
-                            at=exchange.at,
-                            direction="out",
-                            channel=out.address.channel,
-                            chat_id=out.address.chat_id,
-                            user_id=inc.user_id,
-                            in_reply_to=in_id,
-                            kind="text",
-                            text=out.text,
-                            options=[{"label": o.label, "action": o.action, "kind": o.kind} for o in out.options]
-                            or None,
-                            district=exchange.user.district,
-                            ticket_id=exchange.ticket_id,
-                        )
-                    )
-                self._save_user(conn, exchange.user, exchange.at)
-        except IntegrityError:
-            if inc.message_id is None:
-                raise
-            previous = self.replies_to(inc.address, inc.message_id)
-            if previous is None:
-                raise
-            logger.info("duplicate delivery of %s message %s", inc.address.channel, inc.message_id)
-            return previous
-        return list(exchange.replies)
+                in_id = conn.execute(self.sql.insert_incoming, params).scalar()
+                if in_id is not None:
+                    shared = {k: params[k] for k in ("at", "user_id", "district", "ticket_id")}
+                    rows = [{**shared, **r, "direction": "out", "in_reply_to": in_id, "kind": "text"} for r in replies]
+                    if rows:
+                        conn.execute(self.sql.insert_reply, rows)
+                    conn.execute(self.sql.upsert_user, params)
+        if in_id is not None:
+            return list(exchange.replies)
+        previous = self.replies_to(inc.address, inc.message_id or "")
+        if previous is None:
+            raise RuntimeError(f"message {inc.message_id} neither recorded nor found")
+        logger.info("duplicate delivery of %s message %s", inc.address.channel, inc.message_id)
+        return previous
 
     def recent_turns(self, address: Address, limit: int = 6) -> list[dict[str, str]]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
-                sa.select(messages.c.direction, messages.c.text)
-                .where(messages.c.channel == address.channel, messages.c.chat_id == address.chat_id)
-                .order_by(messages.c.id.desc())
-                .limit(limit)
+                self.sql.recent_turns, {"channel": address.channel, "chat_id": address.chat_id, "limit": limit}
             ).all()
         return [{"direction": r.direction, "text": r.text} for r in reversed(rows)]
 
     # ---- tickets -----------------------------------------------------------------------------------------
 
-    def _next_number(self, conn: Connection, at: Any) -> str:
-        day = at.astimezone(TZ).strftime("%Y%m%d")
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(ticket_counters).values(day=day, last_seq=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["day"], set_={"last_seq": ticket_counters.c.last_seq + 1}
-        ).returning(ticket_counters.c.last_seq)
-        seq = conn.execute(stmt).scalar_one()
-        return f"{self.ticket_prefix}{day}-{seq:04d}"
-
-    def _ticket_by_source(self, conn: Connection, new: NewTicket) -> Ticket | None:
-        if new.source_message_id is None:
-            return None
-        row = conn.execute(
-            sa.select(tickets).where(
-                tickets.c.channel == (new.channel_kind or new.address.channel),
-                tickets.c.chat_id == new.address.chat_id,
-                tickets.c.source_message_id == new.source_message_id,
-            )
-        ).first()
-        return row_to_ticket(row) if row else None
-
     def open_ticket(self, new: NewTicket) -> Ticket:
-        with self.engine.connect() as conn:
-            existing = self._ticket_by_source(conn, new)
-        if existing:
-            return existing
-        try:
+        day = new.at.astimezone(TZ).strftime("%Y%m%d")
+        params = {
+            "day": day,
+            "prefix": self.ticket_prefix,
+            "created_at": new.at,
+            "updated_at": new.at,
+            "channel": new.channel_kind or new.address.channel,
+            "chat_id": new.address.chat_id,
+            "user_id": new.user_id,
+            "source_message_id": new.source_message_id,
+            "enterprise": new.enterprise,
+            "contact": new.contact,
+            "district": new.district,
+            "question": new.question,
+            "context": list(new.context) or None,
+            "candidates": _dump_candidates(new.candidates) or None,
+            "category": new.category,
+            "tier": new.tier,
+            "department": new.department,
+            "due_at": new.due_at,
+            "status": TicketStatus.OPEN.value,
+            "actor": f"{new.address.channel}:{new.user_id}",
+        }
+        if self.sql.pg:  # one statement; the counter row is locked only while it runs
+            with self.single.connect() as conn:
+                row = conn.execute(self.sql.open_ticket, params).first()
+            if row is None:  # a concurrent delivery of the same message opened it
+                with self.reader.connect() as conn:
+                    return row_to_ticket(conn.execute(self.sql.ticket_by_source, params).one())
+        else:  # BEGIN IMMEDIATE serializes writers: no race between the check and the insert
             with self.tx() as conn:
-                number = self._next_number(conn, new.at)
+                existing = conn.execute(self.sql.ticket_by_source, params).first()
+                if existing is not None:
+                    return row_to_ticket(existing)
+                seq = conn.execute(self.sql.next_seq, params).scalar_one()
                 row = conn.execute(
-                    tickets.insert().values(
-                        number=number,
-                        created_at=new.at,
-                        updated_at=new.at,
-                        channel=new.channel_kind or new.address.channel,
-                        chat_id=new.address.chat_id,
-                        user_id=new.user_id,
-                        source_message_id=new.source_message_id,
-                        enterprise=new.enterprise,
-                        contact=new.contact,
-                        district=new.district,
-                        question=new.question,
-                        context=list(new.context) or None,
-                        candidates=_dump_candidates(new.candidates) or None,
-                        category=new.category,
-                        tier=new.tier,
-                        department=new.department,
-                        due_at=new.due_at,
-                        status=TicketStatus.OPEN.value,
-                    ).returning(*tickets.c)  # the row as stored, without a second round trip
+                    self.sql.insert_ticket, {**params, "number": number(self.ticket_prefix, day, seq)}
                 ).one()
                 conn.execute(
-                    ticket_events.insert().values(
-                        ticket_id=row.id, at=new.at, actor=f"{new.address.channel}:{new.user_id}", action="创建"
-                    )
+                    self.sql.insert_event,
+                    {"ticket_id": row.id, "at": new.at, "actor": params["actor"], "action": "创建", "detail": None},
                 )
-            logger.info("ticket %s opened from %s", number, new.address.channel)
-            return row_to_ticket(row)
-        except IntegrityError:
-            with self.engine.connect() as conn:
-                existing = self._ticket_by_source(conn, new)
-            if existing is None:
-                raise
-            return existing
+        logger.info("ticket %s opened from %s", row.number, new.address.channel)
+        return row_to_ticket(row)
 
     def change_ticket(self, number: str, actor: str, at: Any, decide: Any) -> Ticket:
         from bot.store.queue import TicketQueue  # the staff-side queue module builds on this one
@@ -296,7 +308,7 @@ class SqlStore:
         return TicketQueue(self).apply(number, actor, at, decide)
 
     def tickets_of(self, channel: str, user_id: str, limit: int = 10) -> list[Ticket]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 sa.select(tickets)
                 .where(tickets.c.channel == channel, tickets.c.user_id == user_id)
