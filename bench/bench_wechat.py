@@ -47,14 +47,15 @@ def serve(port: int, database_url: str, ready: mp.synchronize.Event) -> None:  #
 
     from aiohttp import web
 
-    from bot.channels.wechat import WeChatConfig, WeChatEndpoint
+    from bot.channels.wechat import WeChatConfig, WeChatEndpoint, default_threads
     from bot.channels.wechat_window import WindowStore
     from bot.cli import build_assistant
     from bot.config import Settings
 
     settings = Settings.from_env({"DATABASE_URL": database_url, "BOT_TODAY": "2020-03-21"})
     assistant = build_assistant(settings)
-    config = WeChatConfig(token=TOKEN, aes_key=AES_KEY, app_id=APP_ID, port=port)
+    threads = default_threads(database_url)  # as `run_bot.py` does with WECHAT_THREADS unset
+    config = WeChatConfig(token=TOKEN, aes_key=AES_KEY, app_id=APP_ID, port=port, threads=threads)
     endpoint = WeChatEndpoint(config, assistant.handle, WindowStore(assistant.store.engine))
     from bot.models import Address, Incoming
 

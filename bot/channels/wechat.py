@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -67,6 +67,7 @@ class WeChatConfig:
     api_base_url: str = DEFAULT_BASE_URL
     reply_deadline: float = 4.5  # seconds; WeChat gives up after 5
     max_body: int = 64 * 1024
+    threads: int = 4  # run the dialog core; more threads than the database can use only add GIL and lock waits
 
 
 # ---- XML and translation ----------------------------------------------------------------------------------
@@ -130,7 +131,7 @@ class WeChatEndpoint:
         self.handle = handle
         self.windows = windows
         self.sender = sender
-        self.executor = executor
+        self.executor = executor or ThreadPoolExecutor(config.threads, thread_name_prefix="wechat")
         self.clock = clock
         self.crypto = WeChatCrypto(config.token, config.aes_key, config.app_id or "") if config.aes_key else None
         self._inflight: dict[tuple[str, str], asyncio.Future[list[Outgoing]]] = {}
@@ -297,4 +298,10 @@ def config_from(settings: Any) -> WeChatConfig:
         port=settings.wechat_port,
         path=settings.wechat_path,
         api_base_url=settings.wechat_api_base_url,
+        threads=settings.wechat_threads or default_threads(settings.database_url),
     )
+
+
+def default_threads(database_url: str) -> int:
+    """SQLite takes one writer at a time: one thread avoids its sleeping busy-wait; PostgreSQL overlaps commits."""
+    return 1 if database_url.startswith("sqlite") else 4

@@ -38,10 +38,10 @@ def make_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _immediate(conn: Connection) -> None:
-            # Take the write lock at BEGIN so concurrent writers queue instead of failing on lock upgrade;
-            # reads (the READS option) take no lock: WAL readers see the last commit and block nobody.
-            reading = conn.get_execution_options().get(READS)
-            conn.connection.dbapi_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
+            # Take the write lock at BEGIN so concurrent writers queue instead of failing on lock upgrade.
+            # Reads (the READS option) need no BEGIN: each SELECT is its own snapshot of the last commit.
+            if not conn.get_execution_options().get(READS):
+                conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
         engine.dialect._on_connect_isolation_level = None  # type: ignore[attr-defined]
         return _sqlite_manual_begin(engine)
@@ -50,7 +50,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-READS = "fugong_reads"  # execution option: this connection only reads (SQLite: BEGIN without the write lock)
+READS = "fugong_reads"  # execution option: this connection only reads (SQLite: no BEGIN, no write lock)
 PING_IDLE_SECONDS = 30.0
 
 
