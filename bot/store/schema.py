@@ -60,7 +60,7 @@ messages = sa.Table(
     sa.Column("chat_id", sa.String(64), nullable=False),
     sa.Column("user_id", sa.String(64)),
     sa.Column("channel_message_id", sa.String(128)),  # the channel's id of an incoming message (dedup)
-    sa.Column("in_reply_to", sa.Integer, sa.ForeignKey("messages.id")),
+    sa.Column("in_reply_to", sa.Integer, sa.ForeignKey("messages.id"), index=True),
     sa.Column("kind", sa.String(16), nullable=False, default="text"),
     sa.Column("text", sa.Text, nullable=False, default=""),
     sa.Column("action", sa.String(128)),
@@ -97,12 +97,13 @@ tickets = sa.Table(
     sa.Column("department", sa.String(64)),
     sa.Column("status", sa.String(8), nullable=False, index=True),
     sa.Column("assignee", sa.String(64)),
-    sa.Column("due_at", UtcDateTime()),
+    sa.Column("due_at", UtcDateTime(), index=True),
     sa.Column("answer", sa.Text),
     sa.Column("satisfaction", sa.String(8)),
     sa.Column("paused_at", UtcDateTime()),  # since when the clock waits for the enterprise (0003)
     sa.Column("callback_needed", sa.Boolean, nullable=False, default=False),  # an answer could not be delivered
     sa.UniqueConstraint("channel", "chat_id", "source_message_id", name="uq_tickets_source_message"),
+    sa.Index("ix_tickets_channel_user", "channel", "user_id"),  # 0005: an enterprise's own tickets
 )
 
 # Append-only history of every action on a ticket.
@@ -111,7 +112,7 @@ ticket_events = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False, index=True),
-    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False, index=True),
     sa.Column("actor", sa.String(64), nullable=False),
     sa.Column("action", sa.String(24), nullable=False),
     sa.Column("detail", sa.Text),
