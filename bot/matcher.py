@@ -96,6 +96,14 @@ def _pruned_dictionary() -> Path:
     return target
 
 
+def _run_starts(sorted_ids: np.ndarray) -> np.ndarray:
+    """Where each run of equal values begins in a sorted array (np.unique without sorting again)."""
+    change = np.empty(len(sorted_ids), dtype=bool)
+    change[0] = True
+    np.not_equal(sorted_ids[1:], sorted_ids[:-1], out=change[1:])
+    return np.flatnonzero(change)
+
+
 @dataclass(frozen=True)
 class Thresholds:
     answer: float = 46.0
@@ -341,12 +349,15 @@ class Matcher:
         # Phrase coverage of every phrasing the question touches, in a handful of vectorized steps: phrasing
         # ids are grouped by entry, so per-entry maxima are one reduceat over the sorted, unique ids.
         ids = np.concatenate([p for p, _ in hits])
-        weights_per_id = np.concatenate([np.full(len(p), w) for p, w in hits])
+        weights_per_id = np.repeat([w for _, w in hits], [len(p) for p, _ in hits])
         order = np.argsort(ids, kind="stable")
         ids, weights_per_id = ids[order], weights_per_id[order]
-        touched, starts = np.unique(ids, return_index=True)
+        starts = _run_starts(ids)
+        touched = ids[starts]
         pcs = np.add.reduceat(weights_per_id, starts) * self._ph_inv_weight[touched]
-        entries, entry_starts = np.unique(self._ph_entry[touched], return_index=True)
+        owners = self._ph_entry[touched]
+        entry_starts = _run_starts(owners)
+        entries = owners[entry_starts]
         best = np.maximum.reduceat(pcs, entry_starts)
         k = min(self.CANDIDATES, len(entries))
         chosen = np.argpartition(-best, k - 1)[:k] if k < len(entries) else np.arange(len(entries))
