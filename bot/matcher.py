@@ -24,7 +24,7 @@ import re
 import tempfile
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +94,23 @@ def _pruned_dictionary() -> Path:
         tmp.write_text("".join(kept), encoding="utf-8")
         os.replace(tmp, target)
     return target
+
+
+def _greedy_replace(items: list[str], lookup: Callable[[list[str]], str | None], min_size: int) -> list[str]:
+    """Left to right, replace the longest window (4 items at most) that `lookup` knows; keep other items."""
+    out: list[str] = []
+    i = 0
+    while i < len(items):
+        for size in range(min(4, len(items) - i), min_size - 1, -1):
+            word = lookup(items[i : i + size])
+            if word is not None:
+                out.append(word)
+                i += size
+                break
+        else:
+            out.append(items[i])
+            i += 1
+    return out
 
 
 def _run_starts(sorted_ids: np.ndarray) -> np.ndarray:
@@ -281,36 +298,11 @@ class Matcher:
 
     def _repair_run(self, chars: str) -> str:
         by_pinyin = self._pinyin_maps()
-        out: list[str] = []
-        i = 0
-        while i < len(chars):
-            for size in range(min(4, len(chars) - i), 1, -1):
-                word = by_pinyin.get(tuple(_char_pinyin(c) for c in chars[i : i + size]))
-                if word is not None:
-                    out.append(word)
-                    i += size
-                    break
-            else:
-                out.append(chars[i])
-                i += 1
-        return "".join(out)
+        return "".join(_greedy_replace(list(chars), lambda w: by_pinyin.get(tuple(map(_char_pinyin, w))), 2))
 
     def _repair_latin(self, m: re.Match[str]) -> str:
         """Pinyin typed in Latin letters, possibly spaced (yanchi fugong), becomes the FAQ's word."""
-        words = m.group(0).split()
-        out: list[str] = []
-        i = 0
-        while i < len(words):
-            for size in range(min(4, len(words) - i), 0, -1):
-                word = self._by_joined_pinyin.get("".join(words[i : i + size]))
-                if word is not None:
-                    out.append(word)
-                    i += size
-                    break
-            else:
-                out.append(words[i])
-                i += 1
-        return " ".join(out)
+        return " ".join(_greedy_replace(m.group(0).split(), lambda w: self._by_joined_pinyin.get("".join(w)), 1))
 
     def _unknown_token_weight(self, token: str) -> float:
         """A word the FAQ never uses: a rare one (挂失) weighs like the FAQ's rarest, a common one (向) little."""
