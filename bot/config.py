@@ -69,6 +69,8 @@ class Settings:
     telegram_card_interval: float = 5.0
     # TELEGRAM_OVERDUE_INTERVAL=1800 — seconds between checks for overdue tickets (督办) in the staff group.
     telegram_overdue_interval: float = 1800.0
+    # TELEGRAM_THREADS=1 — threads answering Telegram messages; 0 = 1 on SQLite (one writer anyway), 4 on PostgreSQL.
+    telegram_threads: int = 0
     # WECHAT_TOKEN=… — the Token set in the Official Account's server config; turns the WeChat endpoint on.
     wechat_token: str | None = None
     # WECHAT_AES_KEY=… — the 43-character EncodingAESKey; needed for safe (encrypted) and compatible mode.
@@ -144,6 +146,7 @@ class Settings:
             telegram_flood_per_minute=int(num("TELEGRAM_FLOOD_PER_MINUTE", defaults.telegram_flood_per_minute)),
             telegram_card_interval=num("TELEGRAM_CARD_INTERVAL", defaults.telegram_card_interval),
             telegram_overdue_interval=num("TELEGRAM_OVERDUE_INTERVAL", defaults.telegram_overdue_interval),
+            telegram_threads=int(num("TELEGRAM_THREADS", defaults.telegram_threads)),
             wechat_token=env.get("WECHAT_TOKEN") or None,
             wechat_aes_key=_aes_key(env.get("WECHAT_AES_KEY") or None),
             wechat_app_id=env.get("WECHAT_APP_ID") or None,

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -40,6 +41,7 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram_cards import CardStore
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_sender import CallbackCodec, TelegramSender, send_outgoing
 from bot.channels.telegram_staff import STAFF_COMMANDS, GateDirectory, StaffDesk, StaffGate
 from bot.config import TZ
@@ -50,7 +52,7 @@ logger = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 FLOOD_REPLY = "您发送消息太频繁了，请稍等一分钟再继续提问。"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
-CONNECTIONS = 8  # HTTP connections to the Bot API; httpcore scans every pooled connection per request
+CONNECTIONS = 8  # kept-alive HTTP connections to the Bot API (replies to different chats go out concurrently)
 MAX_ATTEMPTS = 5  # an update that fails this often is logged and skipped, so one poison message cannot block all
 USER_COMMANDS = (
     ("start", "开始咨询，选择区县"),
@@ -91,6 +93,7 @@ class TelegramConfig:
     card_interval: float = 5.0
     overdue_interval: float = 1800.0
     poll_timeout: int = 30
+    threads: int = 1  # run the dialog core; more threads than the database can use only add GIL and lock waits
 
     @property
     def secret(self) -> str:
@@ -112,7 +115,13 @@ def config_from(settings: Any) -> TelegramConfig:
         flood_per_minute=settings.telegram_flood_per_minute,
         card_interval=settings.telegram_card_interval,
         overdue_interval=settings.telegram_overdue_interval,
+        threads=settings.telegram_threads or default_threads(settings.database_url),
     )
+
+
+def default_threads(database_url: str) -> int:
+    """SQLite takes one writer at a time: one thread avoids its sleeping busy-wait; PostgreSQL overlaps commits."""
+    return 1 if database_url.startswith("sqlite") else 4
 
 
 class FloodGate:
@@ -148,9 +157,12 @@ def kind_of(message: Message) -> str | None:
 class EnterpriseChat:
     """Enterprise users' messages and button presses through the dialog core, replies back as messages."""
 
-    def __init__(self, handle: Callable[[Incoming], list[Outgoing]], codec: CallbackCodec) -> None:
+    def __init__(
+        self, handle: Callable[[Incoming], list[Outgoing]], codec: CallbackCodec, executor: Executor | None = None
+    ) -> None:
         self.handle = handle
         self.codec = codec
+        self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix="telegram")
 
     async def text(self, update: Update, context: Context) -> None:
         """A text message (commands such as /start included: the core knows them)."""
@@ -197,7 +209,7 @@ class EnterpriseChat:
         )
 
     async def _exchange(self, context: Context, incoming: Incoming) -> None:
-        replies = await asyncio.to_thread(self.handle, incoming)
+        replies = await asyncio.get_running_loop().run_in_executor(self.executor, self.handle, incoming)
         for out in replies:
             await send_outgoing(context.bot, out, self.codec)
 
@@ -416,8 +428,8 @@ def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) 
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .updater(None)  # updates are fetched by `TelegramChannel`, which confirms them only once processed
-        .connection_pool_size(CONNECTIONS)
-        .pool_timeout(30)
+        .request(AiohttpRequest(CONNECTIONS))
+        .get_updates_request(AiohttpRequest(1))
         .build()
     )
     remind = dt.timedelta(hours=settings.ticket_remind_hours) if settings is not None else dt.timedelta(hours=4)
@@ -446,5 +458,6 @@ def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) 
         clock=assistant.clock,
         report=report,
     )
-    chat = EnterpriseChat(assistant.handle, CallbackCodec.for_kb(assistant.kb))
+    executor = ThreadPoolExecutor(max(1, config.threads), thread_name_prefix="telegram")
+    chat = EnterpriseChat(assistant.handle, CallbackCodec.for_kb(assistant.kb), executor)
     return TelegramChannel(config, app, desk, chat)
