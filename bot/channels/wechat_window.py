@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from bot.store.prepared import Prepared, raw_cursor
 from bot.store.schema import wechat_windows
 
 WINDOW = dt.timedelta(hours=48)
@@ -38,9 +39,15 @@ class WindowStore:
         self._open = stmt.on_conflict_do_update(
             index_elements=["openid"], set_={"opened_at": stmt.excluded.opened_at, "cs_sent": 0}
         )
+        # SQLite: run on a raw cursor in autocommit, the statement its own transaction (one per message)
+        self._open_raw = Prepared(self._open, engine.dialect) if engine.dialect.name == "sqlite" else None
 
     def open(self, openid: str, at: dt.datetime) -> None:
         """The user wrote at `at`: a fresh window of 48 hours and 5 messages."""
+        if self._open_raw is not None:
+            with raw_cursor(self.engine, transaction=False) as cur:
+                self._open_raw.execute(cur, {"openid": openid, "at": at})
+            return
         with self.engine.begin() as conn:
             conn.execute(self._open, {"openid": openid, "at": at})
 

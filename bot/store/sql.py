@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot.config import TZ
 from bot.models import Address, Candidate, Option, Outgoing, Ticket, TicketStatus
 from bot.store.base import Exchange, NewTicket, UserState
+from bot.store.prepared import Prepared, raw_cursor
 from bot.store.schema import tickets
 from bot.store.statements import Statements
 
@@ -144,6 +145,12 @@ class SqlStore:
         pg = self.sql.pg
         self.reader = engine.execution_options(**({"isolation_level": "AUTOCOMMIT"} if pg else {READS: True}))
         self.single = engine.execution_options(isolation_level="AUTOCOMMIT") if pg else engine
+        if not pg:  # SQLite: the per-message statements on raw cursors (see bot/store/prepared.py)
+            d = engine.dialect
+            self._arrival = Prepared(self.sql.arrival, d)
+            self._insert_incoming = Prepared(self.sql.insert_incoming, d)
+            self._insert_reply = Prepared(self.sql.insert_reply, d)
+            self._upsert_user = Prepared(self.sql.upsert_user, d)
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
@@ -160,6 +167,8 @@ class SqlStore:
     def arrival(
         self, address: Address, user_id: str, message_id: str | None
     ) -> tuple[list[Outgoing] | None, UserState]:
+        if not self.sql.pg:
+            return self._arrival_sqlite(address, user_id, message_id)
         with self.reader.connect() as conn:
             row = conn.execute(
                 self.sql.arrival,
@@ -167,6 +176,22 @@ class SqlStore:
             ).one()
             previous = None if row.seen is None else self._replies(conn, row.seen)
         return previous, _user_state(address.channel, user_id, row if row.state is not None else None)
+
+    def _arrival_sqlite(
+        self, address: Address, user_id: str, message_id: str | None
+    ) -> tuple[list[Outgoing] | None, UserState]:
+        params = {"channel": address.channel, "chat_id": address.chat_id, "message_id": message_id, "user_id": user_id}
+        with raw_cursor(self.engine, transaction=False) as cur:
+            district, name, enterprise, contact, state, seen = self._arrival.row(
+                self._arrival.execute(cur, params).fetchone()
+            )  # type: ignore[misc]
+        previous = None
+        if seen is not None:
+            with self.reader.connect() as conn:
+                previous = self._replies(conn, seen)
+        if state is None:
+            return previous, UserState(address.channel, user_id)
+        return previous, UserState(address.channel, user_id, district, name, enterprise, contact, dict(state))
 
     @staticmethod
     def _user_params(u: UserState, at: Any) -> dict[str, Any]:
@@ -230,15 +255,16 @@ class SqlStore:
         if self.sql.pg:  # one statement: the inserts after the first select from its RETURNING
             with self.single.connect() as conn:
                 in_id = conn.execute(self.sql.record, {**params, "replies": replies}).scalar()
-        else:
-            with self.tx() as conn:
-                in_id = conn.execute(self.sql.insert_incoming, params).scalar()
+        else:  # BEGIN IMMEDIATE … COMMIT on a raw cursor
+            with raw_cursor(self.engine, transaction=True) as cur:
+                row = self._insert_incoming.execute(cur, params).fetchone()
+                in_id = None if row is None else row[0]
                 if in_id is not None:
                     shared = {k: params[k] for k in ("at", "user_id", "district", "ticket_id")}
                     rows = [{**shared, **r, "direction": "out", "in_reply_to": in_id, "kind": "text"} for r in replies]
                     if rows:
-                        conn.execute(self.sql.insert_reply, rows)
-                    conn.execute(self.sql.upsert_user, params)
+                        self._insert_reply.execute_many(cur, rows)
+                    self._upsert_user.execute(cur, params)
         if in_id is not None:
             return list(exchange.replies)
         previous = self.replies_to(inc.address, inc.message_id or "")
