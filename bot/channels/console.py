@@ -22,7 +22,7 @@ def run(
     interactive = stdin.isatty()
 
     def show(incoming: Incoming) -> None:
-        for out in (pending(address) if pending else []):
+        for out in pending(address) if pending else []:
             print(f"工作人员> {as_text(out)}\n", file=stdout, flush=True)
         for out in assistant.handle(incoming):
             print(f"助手> {as_text(out)}\n", file=stdout, flush=True)

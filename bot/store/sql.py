@@ -44,7 +44,6 @@ def make_engine(url: str) -> Engine:
             if not conn.get_execution_options().get(READS):
                 conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
-        engine.dialect._on_connect_isolation_level = None  # type: ignore[attr-defined]
         return _sqlite_manual_begin(engine)
     engine = sa.create_engine(url, pool_size=10, max_overflow=20)
     _ping_when_idle(engine)
