@@ -47,7 +47,8 @@ def serve(port: int, database_url: str, ready: mp.synchronize.Event) -> None:  #
 
     from aiohttp import web
 
-    from bot.channels.wechat import WeChatConfig, WeChatEndpoint, default_threads
+    from bot.channels import default_threads
+    from bot.channels.wechat import WeChatConfig, WeChatEndpoint
     from bot.channels.wechat_window import WindowStore
     from bot.cli import build_assistant
     from bot.config import Settings

@@ -41,6 +41,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels import default_threads
 from bot.channels.telegram_cards import CardStore
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_sender import CallbackCodec, TelegramSender, send_outgoing
@@ -119,11 +120,6 @@ def config_from(settings: Any) -> TelegramConfig:
         overdue_interval=settings.telegram_overdue_interval,
         threads=settings.telegram_threads or default_threads(settings.database_url),
     )
-
-
-def default_threads(database_url: str) -> int:
-    """SQLite takes one writer at a time: one thread avoids its sleeping busy-wait; PostgreSQL overlaps commits."""
-    return 1 if database_url.startswith("sqlite") else 4
 
 
 class FloodGate:

@@ -30,6 +30,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from bot.channels import default_threads
 from bot.channels.wechat_api import DEFAULT_BASE_URL
 from bot.channels.wechat_sender import split_text
 from bot.channels.wechat_window import WindowStore
@@ -300,8 +301,3 @@ def config_from(settings: Any) -> WeChatConfig:
         api_base_url=settings.wechat_api_base_url,
         threads=settings.wechat_threads or default_threads(settings.database_url),
     )
-
-
-def default_threads(database_url: str) -> int:
-    """SQLite takes one writer at a time: one thread avoids its sleeping busy-wait; PostgreSQL overlaps commits."""
-    return 1 if database_url.startswith("sqlite") else 4
