@@ -87,7 +87,6 @@ class Settings:
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     # WECHAT_THREADS=4 — threads answering WeChat messages; 0 = 1 on SQLite (one writer anyway), 4 on PostgreSQL.
     wechat_threads: int = 0
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     def bot_today(self) -> dt.date:
         return self.today or dt.datetime.now(TZ).date()
@@ -156,7 +155,6 @@ class Settings:
             wechat_path="/" + (env.get("WECHAT_PATH") or defaults.wechat_path).lstrip("/"),
             wechat_api_base_url=env.get("WECHAT_API_BASE_URL") or defaults.wechat_api_base_url,
             wechat_threads=int(num("WECHAT_THREADS", defaults.wechat_threads)),
-            extra={k: v for k, v in env.items() if k.startswith(("TELEGRAM_", "WECHAT_"))},
         )
 
 

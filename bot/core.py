@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from bot.config import TZ
 from bot.kb import KnowledgeBase
 from bot.matcher import Matcher
-from bot.models import DISTRICTS, Address, Candidate, FaqEntry, Incoming, Option, Outcome, Outgoing, Ticket
+from bot.models import DISTRICTS, Candidate, FaqEntry, Incoming, Option, Outcome, Outgoing, Ticket
 from bot.store.base import Exchange, NewTicket, Store, UserState
 from bot.text import fold
 from bot.tickets import SATISFACTION, Change, TicketError, TicketNotFound, TicketPolicy, format_due
@@ -399,7 +399,3 @@ def _own(inc: Incoming, decide: Callable[[Ticket], Change]) -> Callable[[Ticket]
         return decide(ticket)
 
     return checked
-
-
-def reply_address(inc: Incoming) -> Address:
-    return inc.address

@@ -195,7 +195,6 @@ class Matcher:
         }
         n = max(len(self._vocab), 1)
         self._idf = self._idf_of(self._vocab.values(), n)
-        self._answer_idf = self._idf_of(self._answer_vocab.values(), n)
         self._unknown_weight = math.log(1 + n / 1.5)  # a word the FAQ never uses weighs like a rare one
         self._phrasings = [
             _Phrasing(idx, norm.replace(" ", ""), toks, sum(self._idf[t] for t in toks) or 1.0)
@@ -427,6 +426,3 @@ class Matcher:
         if best >= th.suggest:
             return Match(Outcome.SUGGEST, candidates, reason="margin" if best >= th.answer else "score")
         return Match(Outcome.ESCALATE, candidates, reason="low-score")
-
-    def entry_ids(self) -> Iterable[str]:
-        return (i for i in self._ids if not i.startswith(OOS_PREFIX))
