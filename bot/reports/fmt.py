@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.reports.model import TicketStats
 from bot.reports.week import IsoWeek
 
 CHANNEL_NAMES = {"telegram": "Telegram", "wechat": "微信", "console": "控制台", "cli": "命令行", "hotline": "热线"}
@@ -44,3 +45,20 @@ def day(d: dt.date) -> str:
 
 def channel(name: str) -> str:
     return CHANNEL_NAMES.get(name, name)
+
+
+TICKET_HEADER = ["部门", "类别", "新建", "已答复", "已办结", "超时", "首次答复用时（中位数）"]
+
+
+def ticket_rows(t: TicketStats) -> list[tuple[object, ...]]:
+    """The ticket table's rows, by department and tier, then the total; none for a week without tickets."""
+    if not t.total.opened:
+        return []
+    return [
+        (g.department, g.tier, g.opened, g.answered, g.closed, g.overdue, duration(g.median_first_answer))
+        for g in (*t.groups, t.total)
+    ]
+
+
+def satisfaction(t: TicketStats) -> str:
+    return "，".join(f"{k} {n}" for k, n in t.satisfaction.items()) or "暂无评价"

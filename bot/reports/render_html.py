@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from bot.reports import svg
-from bot.reports.fmt import change, channel, day, duration, pct, period
+from bot.reports.fmt import TICKET_HEADER, change, channel, day, pct, period, satisfaction, ticket_rows
 from bot.reports.model import OUTCOME_NAMES, Cluster, WeeklyReport
 
 CSS = """
@@ -121,16 +121,7 @@ def _entries(r: WeeklyReport) -> str:
 
 
 def _tickets(r: WeeklyReport) -> str:
-    t = r.tickets
-    rows = (
-        [
-            (g.department, g.tier, g.opened, g.answered, g.closed, g.overdue, duration(g.median_first_answer))
-            for g in (*t.groups, t.total)
-        ]
-        if t.total.opened
-        else []
-    )
-    sat = "，".join(f"{k} {n}" for k, n in t.satisfaction.items()) or "暂无评价"
+    rows, sat = ticket_rows(r.tickets), satisfaction(r.tickets)
     proposals = _table(
         ["工单", "问题", "答复", "部门"],
         ((p.ticket, p.question, p.answer, p.department or "—") for p in r.staff_proposals),
@@ -138,7 +129,7 @@ def _tickets(r: WeeklyReport) -> str:
     return "".join(
         [
             "<h2>四、工单</h2>",
-            _table(["部门", "类别", "新建", "已答复", "已办结", "超时", "首次答复用时（中位数）"], rows),
+            _table(TICKET_HEADER, rows),
             f"<p>满意度：{escape(sat)}</p>",
             "<h2>五、工作人员标记的 FAQ 候选</h2>",
             proposals,

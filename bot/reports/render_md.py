@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.reports.fmt import change, channel, day, duration, pct, period
+from bot.reports.fmt import TICKET_HEADER, change, channel, day, pct, period, satisfaction, ticket_rows
 from bot.reports.model import OUTCOME_NAMES, Cluster, EntryCount, EntryNote, WeeklyReport
 
 NONE = "无。"
@@ -102,18 +102,8 @@ def _notes(title: str, rows: list[EntryNote], note: str) -> list[str]:
 
 
 def _tickets(r: WeeklyReport) -> list[str]:
-    t = r.tickets
-    header = ["部门", "类别", "新建", "已答复", "已办结", "超时", "首次答复用时（中位数）"]
-    rows = (
-        [
-            (g.department, g.tier, g.opened, g.answered, g.closed, g.overdue, duration(g.median_first_answer))
-            for g in (*t.groups, t.total)
-        ]
-        if t.total.opened
-        else []
-    )
-    sat = "，".join(f"{k} {n}" for k, n in t.satisfaction.items()) or "暂无评价"
-    return ["## 四、工单", "", *table(header, rows), "", f"满意度：{sat}", ""]
+    rows = ticket_rows(r.tickets)
+    return ["## 四、工单", "", *table(TICKET_HEADER, rows), "", f"满意度：{satisfaction(r.tickets)}", ""]
 
 
 def render_markdown(r: WeeklyReport, top: int = 20) -> str:
