@@ -22,6 +22,7 @@ from bot.matcher import Matcher
 from bot.models import Address, Incoming, Outgoing
 from bot.render import as_text
 from bot.store import SqlStore, make_engine, migrate
+from tests.wechat_harness import LoopThread
 
 FAQ_DIR = ROOT / "faq"
 BOT_TODAY = dt.date(2020, 3, 21)
@@ -87,6 +88,14 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def loop() -> Iterator[LoopThread]:
+    """An asyncio loop in a thread, for servers (fake Bot API, fake WeChat API, endpoints) the tests call into."""
+    thread = LoopThread()
+    yield thread
+    thread.close()
 
 
 @pytest.fixture

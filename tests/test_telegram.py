@@ -91,13 +91,6 @@ def config(base_url: str, **kw: Any) -> TelegramConfig:
 
 
 @pytest.fixture
-def loop() -> Iterator[LoopThread]:
-    lt = LoopThread()
-    yield lt
-    lt.close()
-
-
-@pytest.fixture
 def fake_api(loop: LoopThread) -> tuple[FakeBotApi, str]:
     fake = FakeBotApi()
     return fake, loop.serve(fake.app())

@@ -44,13 +44,6 @@ class Clock:
 
 
 @pytest.fixture
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    yield thread
-    thread.close()
-
-
-@pytest.fixture
 def api(loop: LoopThread) -> tuple[FakeApi, str]:
     fake = FakeApi()
     return fake, loop.serve(fake.app())
