@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -16,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot.models import Candidate
 from bot.reports.week import IsoWeek
 from bot.store.schema import UtcDateTime, messages, ticket_events, tickets, users
+from bot.store.sql import load_candidates
 
 QUESTION_OUTCOMES = ("answer", "suggest", "escalate")
 ANSWERED_OUTCOMES = ("answer", "pick")
@@ -84,13 +84,6 @@ class WeekData:
     proposals: list[tuple[str, str, str, str | None]] = field(default_factory=list)  # (ticket, q, a, department)
 
 
-def _candidates(raw: Any) -> tuple[Candidate, ...]:
-    try:
-        return tuple(Candidate(str(c["id"]), float(c["score"])) for c in raw or ())
-    except (KeyError, TypeError, ValueError):
-        return ()
-
-
 def _turns(conn: Connection, week: IsoWeek) -> list[Turn]:
     m = messages.c
     rows = conn.execute(
@@ -125,7 +118,7 @@ def _turns(conn: Connection, week: IsoWeek) -> list[Turn]:
             r.outcome,
             r.faq_id,
             r.score,
-            _candidates(r.candidates),
+            load_candidates(r.candidates),
             r.ticket_id,
         )
         for r in rows

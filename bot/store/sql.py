@@ -85,8 +85,12 @@ def _sqlite_manual_begin(engine: Engine) -> Engine:
     return engine
 
 
-def _candidates(raw: Any) -> tuple[Candidate, ...]:
-    return tuple(Candidate(c["id"], float(c["score"])) for c in raw or ())
+def load_candidates(raw: Any) -> tuple[Candidate, ...]:
+    """Candidates from their JSON column; a malformed value (hand-edited row) reads as none."""
+    try:
+        return tuple(Candidate(str(c["id"]), float(c["score"])) for c in raw or ())
+    except (KeyError, TypeError, ValueError):
+        return ()
 
 
 def _dump_candidates(cands: tuple[Candidate, ...]) -> list[dict[str, Any]]:
@@ -114,7 +118,7 @@ def row_to_ticket(row: Any) -> Ticket:
         due_at=m["due_at"],
         answer=m["answer"],
         satisfaction=m["satisfaction"],
-        candidates=_candidates(m["candidates"]),
+        candidates=load_candidates(m["candidates"]),
         updated_at=m["updated_at"],
         paused_at=m["paused_at"],
         callback_needed=bool(m["callback_needed"]),
