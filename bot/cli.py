@@ -122,6 +122,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
         console.run(assistant, pending=console_pending(assistant.store))
         return 0
+    assistant.matcher.warm()  # before the first user of any channel, not on it
     asyncio.run(serve_channels(tasks))
     return 0
 

@@ -225,6 +225,11 @@ class Matcher:
                 df[t] += 1
         return {t: math.log(1 + n / d) for t, d in df.items()}
 
+    def warm(self) -> None:
+        """Build the lazily made tables now: a server calls this at start so its first user does not wait ~0.4 s."""
+        self._pinyin_maps()
+        _char_pinyin("社")  # imports pypinyin's character table
+
     def _pinyin_maps(self) -> dict[tuple[str, ...], str]:
         """Pinyin → word for the FAQ's own words and synonym variants (for typos and pinyin input)."""
         if self._by_pinyin is None:

@@ -76,7 +76,6 @@ NONTEXT_KINDS = (
     ("location", "location"),
     ("venue", "location"),
 )
-WARMUP_ENTRIES = 20  # FAQ questions matched at startup, so lazily built matcher tables exist before the first user
 ONE_SHOT_ACTIONS = ("feedback:", "satisfaction:")  # their buttons are removed once pressed
 
 
@@ -479,10 +478,4 @@ def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) 
     executor = ThreadPoolExecutor(max(1, config.threads), thread_name_prefix="telegram")
     chat = EnterpriseChat(assistant.handle, CallbackCodec.for_kb(assistant.kb), executor)
 
-    def warmup() -> None:
-        """Questions through the matcher only (nothing recorded), a pinyin-typed one among them."""
-        for entry in list(assistant.kb.entries.values())[:WARMUP_ENTRIES]:
-            assistant.matcher.match(entry.question)
-        assistant.matcher.match("shebao 怎么交")
-
-    return TelegramChannel(config, app, desk, chat, warmup)
+    return TelegramChannel(config, app, desk, chat, assistant.matcher.warm)
