@@ -136,6 +136,13 @@ class _Phrasing:
     weight: float  # sum of token weights, for coverage
 
 
+@dataclass(frozen=True)
+class _Posting:
+    phrasings: np.ndarray  # int32 phrasing ids, ascending
+    entries: np.ndarray  # int32, the entry of each phrasing
+    shares: np.ndarray  # float64, 1 / the phrasing's weight: a token of weight w covers w * share of it
+
+
 class Matcher:
     """Built once at start-up from a KnowledgeBase; `match()` is then cheap and side-effect free."""
 
@@ -188,37 +195,50 @@ class Matcher:
             vocab[idx] |= toks
         for idx, words in keywords.items():  # keywords explain a question, but are no phrasing of their own
             vocab[idx] |= set(self._tokens(self.normalize(words)))
-        self._vocab = {idx: frozenset(v) for idx, v in vocab.items()}
-        self._answer_vocab = {
-            idx: frozenset(self._tokens(self.normalize(text))) - self._vocab.get(idx, frozenset())
-            for idx, text in answers.items()
-        }
-        n = max(len(self._vocab), 1)
-        self._idf = self._idf_of(self._vocab.values(), n)
+        answer_vocab = {idx: set(self._tokens(self.normalize(text))) - vocab.get(idx, set()) for idx, text in answers.items()}
+        n = max(len(vocab), 1)
+        self._idf = self._idf_of(vocab.values(), n)
         self._unknown_weight = math.log(1 + n / 1.5)  # a word the FAQ never uses weighs like a rare one
         self._phrasings = [
             _Phrasing(idx, norm.replace(" ", ""), toks, sum(self._idf[t] for t in toks) or 1.0)
             for idx, norm, toks in token_sets
             if toks
         ]
-        self._ph_entry_list = [ph.entry for ph in self._phrasings]
-        self._ph_entry = np.array(self._ph_entry_list, dtype=np.int32)
+        self._ph_entry = [ph.entry for ph in self._phrasings]
         self._ph_text = [ph.text for ph in self._phrasings]
-        self._ph_inv_weight = np.array([1.0 / ph.weight for ph in self._phrasings])
-        postings: dict[str, list[int]] = defaultdict(list)
+        by_token: dict[str, list[int]] = defaultdict(list)
         for pi, ph in enumerate(self._phrasings):
             for t in ph.tokens:
-                postings[t].append(pi)
-        self._postings = {
-            t: np.array(sorted(pis, key=lambda pi: self._phrasings[pi].weight)[: self.MAX_POSTINGS], dtype=np.int32)
-            for t, pis in postings.items()
-        }
+                by_token[t].append(pi)
+        self._postings = {t: self._posting(pis) for t, pis in by_token.items()}
+        self._entries_with = self._inverted(vocab)
+        self._answers_with = self._inverted(answer_vocab)
         self._by_pinyin: dict[tuple[str, ...], str] | None = None  # built on first need: most questions never need it
         self._by_joined_pinyin: dict[str, str] = {}
         logger.info("matcher index: %d entries, %d phrasings, %d tokens", len(kb.entries), len(self._phrasings), n)
 
+    def _posting(self, phrasings: list[int]) -> _Posting:
+        """A token's phrasings, the MAX_POSTINGS where it weighs most (the shortest), in id order.
+
+        Id order makes the concatenated postings of a question a few sorted runs, which sort in one cheap merge."""
+        kept = sorted(sorted(phrasings, key=lambda pi: self._phrasings[pi].weight)[: self.MAX_POSTINGS])
+        return _Posting(
+            np.array(kept, dtype=np.int32),
+            np.array([self._phrasings[pi].entry for pi in kept], dtype=np.int32),
+            np.array([1.0 / self._phrasings[pi].weight for pi in kept]),
+        )
+
     @staticmethod
-    def _idf_of(vocabs: Iterable[frozenset[str]], n: int) -> dict[str, float]:
+    def _inverted(vocab: dict[int, set[str]]) -> dict[str, frozenset[int]]:
+        """Token → the entries using it: a candidate set meets it in one C-level intersection."""
+        out: dict[str, set[int]] = defaultdict(set)
+        for idx, tokens in vocab.items():
+            for t in tokens:
+                out[t].add(idx)
+        return {t: frozenset(v) for t, v in out.items()}
+
+    @staticmethod
+    def _idf_of(vocabs: Iterable[set[str]], n: int) -> dict[str, float]:
         df: dict[str, int] = defaultdict(int)
         for toks in vocabs:
             for t in toks:
@@ -338,65 +358,80 @@ class Matcher:
 
     def _rank(self, flat: str, weights: dict[str, float]) -> list[tuple[str, float]]:
         """Entries scored 0–100, best first (out-of-scope exemplars included, marked by their id)."""
-        total = sum(weights.values())
         hits = [(self._postings[t], w) for t, w in weights.items() if t in self._postings]
         if not hits:
             return []
-        # Phrase coverage of every phrasing the question touches, in a handful of vectorized steps: phrasing
-        # ids are grouped by entry, so per-entry maxima are one reduceat over the sorted, unique ids.
-        ids = np.concatenate([p for p, _ in hits])
-        weights_per_id = np.repeat([w for _, w in hits], [len(p) for p, _ in hits])
-        order = np.argsort(ids, kind="stable")
-        ids, weights_per_id = ids[order], weights_per_id[order]
-        starts = _run_starts(ids)
-        touched = ids[starts]
-        pcs = np.add.reduceat(weights_per_id, starts) * self._ph_inv_weight[touched]
-        owners = self._ph_entry[touched]
-        entry_starts = _run_starts(owners)
-        entries = owners[entry_starts]
-        best = np.maximum.reduceat(pcs, entry_starts)
+        touched, pcs, entries, entry_starts, best = self._phrase_coverage(hits)
         k = min(self.CANDIDATES, len(entries))
         chosen = np.argpartition(-best, k - 1)[:k] if k < len(entries) else np.arange(len(entries))
         ends = np.append(entry_starts[1:], len(touched))
         spans = {
-            idx: (lo, hi, pc)
+            idx: (lo, hi, min(pc, 1.0))
             for idx, lo, hi, pc in zip(
                 entries[chosen].tolist(), entry_starts[chosen].tolist(), ends[chosen].tolist(), best[chosen].tolist(),
                 strict=True,
             )
         }  # fmt: skip
-        coarse: dict[int, float] = {}
-        parts: dict[int, tuple[float, float]] = {}
-        for idx, (_, _, pc) in spans.items():
-            vocab, answer_vocab = self._vocab[idx], self._answer_vocab.get(idx, frozenset())
-            explained = 0.0
-            for t, w in weights.items():
-                if t in vocab:
-                    explained += w
-                elif t in answer_vocab:
-                    explained += w * self.ANSWER_TOKEN_SHARE
-            parts[idx] = (explained / total, min(pc, 1.0))
-            coarse[idx] = self._combine(explained / total, parts[idx][1], None)
+        explained = self._explained(spans.keys(), weights)
+        coarse = {idx: self._combine(explained[idx], span[2], None) for idx, span in spans.items()}
         top = heapq.nlargest(self.TOP_ENTRIES, coarse, key=coarse.__getitem__)
         # rapidfuzz sees only each top entry's best-covered phrasings: the ones that can lift its score.
         phrasings: list[int] = []
         for idx in top:
             lo, hi, _ = spans[idx]
-            if hi - lo > self.FUZZ_PER_ENTRY:
-                phrasings += touched[lo:hi][np.argsort(-pcs[lo:hi])[: self.FUZZ_PER_ENTRY]].tolist()
-            else:
-                phrasings += touched[lo:hi].tolist()
+            ids = touched[lo:hi].tolist()
+            if len(ids) > self.FUZZ_PER_ENTRY:
+                covered = pcs[lo:hi].tolist()
+                ids = [ids[i] for i in heapq.nlargest(self.FUZZ_PER_ENTRY, range(len(ids)), key=covered.__getitem__)]
+            phrasings += ids
         similarity = self._similarities(flat, phrasings)
-        scored = [(self._ids[idx], 100.0 * self._combine(*parts[idx], similarity.get(idx, 0.0))) for idx in top]
+        scored = [
+            (self._ids[idx], 100.0 * self._combine(explained[idx], spans[idx][2], similarity.get(idx, 0.0)))
+            for idx in top
+        ]
         scored.sort(key=lambda x: -x[1])
         return scored
+
+    @staticmethod
+    def _phrase_coverage(
+        hits: list[tuple[_Posting, float]],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """How much of every touched phrasing the question covers, and each entry's best, in a few numpy calls.
+
+        Returns the touched phrasing ids (ascending), their coverage, the touched entries, where each entry's
+        phrasings start among the touched ones, and each entry's best coverage. Phrasing ids are grouped by
+        entry, so per-phrasing sums and per-entry maxima are each one reduceat over sorted runs."""
+        ids = np.concatenate([p.phrasings for p, _ in hits])
+        order = np.argsort(ids, kind="stable")  # merges the postings' sorted runs
+        ids = ids[order]
+        shares = np.concatenate([p.shares * w for p, w in hits])[order]
+        owners = np.concatenate([p.entries for p, _ in hits])[order]
+        starts = _run_starts(ids)
+        pcs = np.add.reduceat(shares, starts)
+        owners = owners[starts]
+        entry_starts = _run_starts(owners)
+        return ids[starts], pcs, owners[entry_starts], entry_starts, np.maximum.reduceat(pcs, entry_starts)
+
+    def _explained(self, candidates: Iterable[int], weights: dict[str, float]) -> dict[int, float]:
+        """Share (0–1) of the question's weight each candidate entry uses; words only in its answer count half."""
+        cands = set(candidates)
+        explained = dict.fromkeys(cands, 0.0)
+        empty: frozenset[int] = frozenset()
+        for t, w in weights.items():
+            for idx in cands.intersection(self._entries_with.get(t, empty)):
+                explained[idx] += w
+            half = w * self.ANSWER_TOKEN_SHARE
+            for idx in cands.intersection(self._answers_with.get(t, empty)):
+                explained[idx] += half
+        total = sum(weights.values())
+        return {idx: e / total for idx, e in explained.items()}
 
     def _similarities(self, flat: str, phrasings: list[int]) -> dict[int, float]:
         """Best character similarity (0–1) per entry, computed in one rapidfuzz call per scorer.
 
         Whole-string ratio, or for a long message the best-aligned part of it (partial ratio, discounted)."""
         texts = [self._ph_text[pi] for pi in phrasings]
-        owners = [self._ph_entry_list[pi] for pi in phrasings]
+        owners = [self._ph_entry[pi] for pi in phrasings]
         best: dict[int, float] = {}
         for _, score, i in process.extract(flat, texts, scorer=fuzz.ratio, limit=None):
             if score > best.get(owners[i], 0.0):
