@@ -195,7 +195,9 @@ class Matcher:
             vocab[idx] |= toks
         for idx, words in keywords.items():  # keywords explain a question, but are no phrasing of their own
             vocab[idx] |= set(self._tokens(self.normalize(words)))
-        answer_vocab = {idx: set(self._tokens(self.normalize(text))) - vocab.get(idx, set()) for idx, text in answers.items()}
+        answer_vocab = {
+            idx: set(self._tokens(self.normalize(text))) - vocab.get(idx, set()) for idx, text in answers.items()
+        }
         n = max(len(vocab), 1)
         self._idf = self._idf_of(vocab.values(), n)
         self._unknown_weight = math.log(1 + n / 1.5)  # a word the FAQ never uses weighs like a rare one
