@@ -140,7 +140,7 @@ class _Phrasing:
 class _Posting:
     phrasings: np.ndarray  # int32 phrasing ids, ascending
     entries: np.ndarray  # int32, the entry of each phrasing
-    shares: np.ndarray  # float64, 1 / the phrasing's weight: a token of weight w covers w * share of it
+    shares: np.ndarray  # float64, the token's weight / the phrasing's: how much of the phrasing the token covers
 
 
 class Matcher:
@@ -148,9 +148,9 @@ class Matcher:
 
     # Score weights: question explained by the entry, phrasing covered by the question, character similarity.
     W_QUERY, W_PHRASE, W_FUZZ = 0.45, 0.30, 0.25
-    MAX_POSTINGS = 300  # impact-ordered cap per token: bounds the work per query at any FAQ size
-    CANDIDATES = 20  # entries, by best phrasing coverage, that get the full score
-    TOP_ENTRIES = 8  # of those, the entries that get the (costlier) rapidfuzz pass
+    MAX_POSTINGS = 100  # impact-ordered cap per token: bounds the work per query at any FAQ size
+    CANDIDATES = 12  # entries, by best phrasing coverage, that get the full score
+    TOP_ENTRIES = 6  # of those, the entries that get the (costlier) rapidfuzz pass
     FUZZ_PER_ENTRY = 4  # on their best-covered phrasings
     ANSWER_TOKEN_SHARE = 0.5  # a question word found only in an entry's answer explains half as much
 
@@ -212,14 +212,14 @@ class Matcher:
         for pi, ph in enumerate(self._phrasings):
             for t in ph.tokens:
                 by_token[t].append(pi)
-        self._postings = {t: self._posting(pis) for t, pis in by_token.items()}
+        self._postings = {t: self._posting(t, pis) for t, pis in by_token.items()}
         self._entries_with = self._inverted(vocab)
         self._answers_with = self._inverted(answer_vocab)
         self._by_pinyin: dict[tuple[str, ...], str] | None = None  # built on first need: most questions never need it
         self._by_joined_pinyin: dict[str, str] = {}
         logger.info("matcher index: %d entries, %d phrasings, %d tokens", len(kb.entries), len(self._phrasings), n)
 
-    def _posting(self, phrasings: list[int]) -> _Posting:
+    def _posting(self, token: str, phrasings: list[int]) -> _Posting:
         """A token's phrasings, the MAX_POSTINGS where it weighs most (the shortest), in id order.
 
         Id order makes the concatenated postings of a question a few sorted runs, which sort in one cheap merge."""
@@ -227,7 +227,7 @@ class Matcher:
         return _Posting(
             np.array(kept, dtype=np.int32),
             np.array([self._phrasings[pi].entry for pi in kept], dtype=np.int32),
-            np.array([1.0 / self._phrasings[pi].weight for pi in kept]),
+            np.array([self._idf[token] / self._phrasings[pi].weight for pi in kept]),
         )
 
     @staticmethod
@@ -360,7 +360,7 @@ class Matcher:
 
     def _rank(self, flat: str, weights: dict[str, float]) -> list[tuple[str, float]]:
         """Entries scored 0–100, best first (out-of-scope exemplars included, marked by their id)."""
-        hits = [(self._postings[t], w) for t, w in weights.items() if t in self._postings]
+        hits = [self._postings[t] for t in weights if t in self._postings]  # a known token weighs its IDF
         if not hits:
             return []
         touched, pcs, entries, entry_starts, best = self._phrase_coverage(hits)
@@ -384,7 +384,8 @@ class Matcher:
             ids = touched[lo:hi].tolist()
             if len(ids) > self.FUZZ_PER_ENTRY:
                 covered = pcs[lo:hi].tolist()
-                ids = [ids[i] for i in heapq.nlargest(self.FUZZ_PER_ENTRY, range(len(ids)), key=covered.__getitem__)]
+                best_first = sorted(range(len(ids)), key=covered.__getitem__, reverse=True)  # stable: ties by id
+                ids = [ids[i] for i in best_first[: self.FUZZ_PER_ENTRY]]
             phrasings += ids
         similarity = self._similarities(flat, phrasings)
         scored = [
@@ -396,18 +397,18 @@ class Matcher:
 
     @staticmethod
     def _phrase_coverage(
-        hits: list[tuple[_Posting, float]],
+        hits: list[_Posting],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """How much of every touched phrasing the question covers, and each entry's best, in a few numpy calls.
 
         Returns the touched phrasing ids (ascending), their coverage, the touched entries, where each entry's
         phrasings start among the touched ones, and each entry's best coverage. Phrasing ids are grouped by
         entry, so per-phrasing sums and per-entry maxima are each one reduceat over sorted runs."""
-        ids = np.concatenate([p.phrasings for p, _ in hits])
+        ids = np.concatenate([p.phrasings for p in hits])
         order = np.argsort(ids, kind="stable")  # merges the postings' sorted runs
         ids = ids[order]
-        shares = np.concatenate([p.shares * w for p, w in hits])[order]
-        owners = np.concatenate([p.entries for p, _ in hits])[order]
+        shares = np.concatenate([p.shares for p in hits])[order]
+        owners = np.concatenate([p.entries for p in hits])[order]
         starts = _run_starts(ids)
         pcs = np.add.reduceat(shares, starts)
         owners = owners[starts]
