@@ -15,29 +15,24 @@ How a question is scored, and why:
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import logging
 import math
-import os
 import re
-import tempfile
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
-import jieba
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.kb import KnowledgeBase
 from bot.models import Candidate, Match, Outcome
+from bot.segment import Segmenter
 from bot.text import Normalizer
 
 logger = logging.getLogger(__name__)
-jieba.setLogLevel(logging.WARNING)
 
 OOS_PREFIX = "oos:"
 STOPWORDS = frozenset(
@@ -69,31 +64,6 @@ def _char_pinyin(ch: str) -> str:
         py = py.replace("ü", "v")
         _PINYIN_CACHE[ch] = py
     return py
-
-
-GENERAL_MIN_FREQ = 30  # words rarer than this in jieba's dictionary are left out of ours: 4x faster start
-
-
-def _pruned_dictionary() -> Path:
-    """jieba's dictionary without its rarest words, written once to the temp dir (jieba caches it from there).
-
-    Loading the full 350k-word dictionary costs about a second at every start; the 60k words kept segment
-    our questions the same way, and a word missing from it counts as rare, which is what its weight says.
-    """
-    source = Path(jieba.__file__).with_name("dict.txt")
-    key = hashlib.sha1(f"{source.stat().st_size}:{source.stat().st_mtime_ns}:{GENERAL_MIN_FREQ}".encode()).hexdigest()
-    target = Path(tempfile.gettempdir()) / f"fugong-jieba-{key[:12]}.txt"
-    if not target.exists():
-        kept = []
-        with source.open(encoding="utf-8") as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) >= 2 and int(parts[1]) >= GENERAL_MIN_FREQ:
-                    kept.append(line)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text("".join(kept), encoding="utf-8")
-        os.replace(tmp, target)
-    return target
 
 
 def _greedy_replace(items: list[str], lookup: Callable[[list[str]], str | None], min_size: int) -> list[str]:
@@ -159,15 +129,10 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         self.normalize = normalizer or Normalizer(kb.synonyms)
         self.overrides = {self.normalize.clean(q): target for q, target in kb.overrides.items()}
-        self._tokenizer = jieba.Tokenizer(str(_pruned_dictionary()))
-        self._tokenizer.initialize()
-        self._general_freq: dict[str, int] = self._tokenizer.FREQ
-        domain_words = {w for e in kb.entries.values() for w in e.keywords}
-        domain_words |= set(kb.synonyms.values())
-        for word in domain_words:
-            word = self.normalize(word)
-            if len(word) >= 2 and " " not in word:
-                self._tokenizer.add_word(word)
+        domain_words = {self.normalize(w) for e in kb.entries.values() for w in e.keywords}
+        domain_words |= {self.normalize(w) for w in kb.synonyms.values()}
+        self._segmenter = Segmenter(sorted(w for w in domain_words if len(w) >= 2 and " " not in w))
+        self._general_freq = self._segmenter.freq
         self._build(kb)
 
     # ---- index -------------------------------------------------------------------------------------------
@@ -269,7 +234,7 @@ class Matcher:
         return self._by_pinyin
 
     def _tokens(self, norm: str) -> list[str]:
-        return self._expand(self._tokenizer.lcut(norm))
+        return self._expand(self._segmenter.lcut(norm))
 
     def _expand(self, words: list[str]) -> list[str]:
         """Content tokens in jieba's search mode: long words also yield their known parts (社保减免 → 社保, 减免),
@@ -302,7 +267,7 @@ class Matcher:
         if _LATIN_RUN_RE.search(norm):
             self._pinyin_maps()
             norm = _LATIN_RUN_RE.sub(self._repair_latin, norm)
-        words = self._tokenizer.lcut(norm)
+        words = self._segmenter.lcut(norm)
         out: list[str] = []
         run: list[str] = []
         changed = False
@@ -320,7 +285,7 @@ class Matcher:
         if not changed:
             return norm, words
         norm = "".join(out)
-        return norm, self._tokenizer.lcut(norm)
+        return norm, self._segmenter.lcut(norm)
 
     def _repair_run(self, chars: str) -> str:
         by_pinyin = self._pinyin_maps()
@@ -332,7 +297,7 @@ class Matcher:
 
     def _unknown_token_weight(self, token: str) -> float:
         """A word the FAQ never uses: a rare one (挂失) weighs like the FAQ's rarest, a common one (向) little."""
-        general = math.log(self._tokenizer.total / (self._general_freq.get(token, 0) + 1))
+        general = math.log(self._segmenter.total / (self._general_freq.get(token, 0) + 1))
         return self._unknown_weight * min(1.0, max(0.1, (general - 6.0) / 8.0))
 
     def analyse(self, text: str, cleaned: bool = False) -> tuple[str, dict[str, float]]:

@@ -1,0 +1,43 @@
+"""The fast segmenter gives jieba's own segmentation, word for word, on everything the bot segments."""
+
+import json
+from pathlib import Path
+
+from bot.kb import KnowledgeBase
+from bot.matcher import Matcher
+from bot.segment import Segmenter
+
+DEV_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "dev-questions.jsonl"
+ODD_INPUTS = [
+    "",
+    " ",
+    "社宝缓缴",  # a typo: an unknown character run goes to jieba's HMM
+    "yanchi fugong 社保",
+    "abc 123 社保 x1.5% 降到4.1元",
+    "hello世界\r\n第二行\t制表",
+    "缓一缓缓几个月",
+    "稳岗返还稳岗返还稳岗返还",
+    "的的的的的的",
+    "a-b_c+d#e&f",
+]
+
+
+def texts(kb: KnowledgeBase, matcher: Matcher) -> list[str]:
+    raw = [t for e in kb.entries.values() for t in (e.question, *e.alternates, e.answer, *e.keywords)]
+    raw += list(kb.out_of_scope)
+    if DEV_QUESTIONS.exists():
+        raw += [json.loads(line)["q"] for line in DEV_QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
+    return [matcher.normalize(t) for t in raw] + raw + ODD_INPUTS
+
+
+def test_same_words_as_jieba_on_the_faq_and_questions(kb: KnowledgeBase, matcher: Matcher) -> None:
+    segmenter = matcher._segmenter
+    for text in texts(kb, matcher):
+        assert segmenter.lcut(text) == segmenter.jieba.lcut(text), text
+
+
+def test_user_words_stay_whole() -> None:
+    plain, ours = Segmenter(), Segmenter(["稳岗返还", "以工代训"])
+    assert "稳岗返还" not in plain.lcut("稳岗返还怎么申请")
+    assert ours.lcut("稳岗返还怎么申请以工代训") == ours.jieba.lcut("稳岗返还怎么申请以工代训")
+    assert {"稳岗返还", "以工代训"} <= set(ours.lcut("稳岗返还怎么申请以工代训"))
