@@ -122,6 +122,7 @@ class Matcher:
     CANDIDATES = 12  # entries, by best phrasing coverage, that get the full score
     TOP_ENTRIES = 6  # of those, the entries that get the (costlier) rapidfuzz pass
     FUZZ_PER_ENTRY = 4  # on their best-covered phrasings
+    PARTIAL_DISCOUNT = 0.9  # a phrasing found inside a long message counts a little less than a whole match
     ANSWER_TOKEN_SHARE = 0.5  # a question word found only in an entry's answer explains half as much
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, normalizer: Normalizer | None = None):
@@ -167,7 +168,7 @@ class Matcher:
         self._idf = self._idf_of(vocab.values(), n)
         self._unknown_weight = math.log(1 + n / 1.5)  # a word the FAQ never uses weighs like a rare one
         self._phrasings = [
-            _Phrasing(idx, norm.replace(" ", ""), toks, sum(self._idf[t] for t in toks) or 1.0)
+            _Phrasing(idx, norm.replace(" ", ""), toks, math.fsum(self._idf[t] for t in toks) or 1.0)
             for idx, norm, toks in token_sets
             if toks
         ]
@@ -223,7 +224,7 @@ class Matcher:
             words: dict[str, str] = {}
             for variant, canonical in self.normalize.synonyms.items():
                 words.setdefault(variant, canonical)
-            for token in sorted(self._idf, key=lambda t: -self._idf[t]):
+            for token in sorted(self._idf, key=lambda t: (-self._idf[t], t)):  # rarest first; ties by spelling
                 words.setdefault(token, token)
             by_pinyin: dict[tuple[str, ...], str] = {}
             for word, target in words.items():
@@ -405,11 +406,15 @@ class Matcher:
             if score > best.get(owners[i], 0.0):
                 best[owners[i]] = score
         short = [i for i, t in enumerate(texts) if 2 * len(t) < len(flat)]
-        if short:
-            for _, score, j in process.extract(flat, [texts[i] for i in short], scorer=fuzz.partial_ratio, limit=None):
+        # A part can only lift an entry above its whole-string score: rapidfuzz may skip alignments below the
+        # lowest of those, which is most of the work on a long message.
+        floor = min((best[owners[i]] for i in short), default=100.0) / self.PARTIAL_DISCOUNT
+        if floor < 100.0:
+            parts = [texts[i] for i in short]
+            for _, score, j in process.extract(flat, parts, scorer=fuzz.partial_ratio, limit=None, score_cutoff=floor):
                 owner = owners[short[j]]
-                if 0.9 * score > best.get(owner, 0.0):
-                    best[owner] = 0.9 * score
+                if self.PARTIAL_DISCOUNT * score > best[owner]:
+                    best[owner] = self.PARTIAL_DISCOUNT * score
         return {idx: score / 100.0 for idx, score in best.items()}
 
     def _combine(self, query_cov: float, phrase_cov: float, similarity: float | None) -> float:
