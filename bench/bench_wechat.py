@@ -6,6 +6,8 @@ The server (one process, the real dialog core on a fresh SQLite file unless --da
 a child process; this process plays WeChat over loopback with pre-signed (and pre-encrypted) pushes, so the
 client's work is not counted. The baseline is a trivial endpoint on the same aiohttp stack in the same server:
 it reads the body and answers "success". Questions are FAQ alternates (not the tests' questions), many users.
+The server also reports the CPU time it spent per request (all threads), and how much of it was the dialog core
+(`Assistant.handle`: matcher and store) — the rest is the endpoint itself and aiohttp.
 """
 
 from __future__ import annotations
@@ -42,33 +44,46 @@ def free_port() -> int:
 
 
 def serve(port: int, database_url: str, ready: mp.synchronize.Event) -> None:  # type: ignore[name-defined]
-    """The child process: the real endpoint on /wechat and the baseline on /echo."""
+    """The child process: the real endpoint on /wechat, the baseline on /echo, CPU counters on /cpu."""
     import datetime as dt
 
     from aiohttp import web
 
     from bot.channels import default_threads
     from bot.channels.wechat import WeChatConfig, WeChatEndpoint
-    from bot.channels.wechat_window import WindowStore
     from bot.cli import build_assistant
     from bot.config import Settings
+    from bot.models import Address, Incoming, Outgoing
 
     settings = Settings.from_env({"DATABASE_URL": database_url, "BOT_TODAY": "2020-03-21"})
     assistant = build_assistant(settings)
+    core_cpu = 0.0
+
+    def handle(incoming: Incoming) -> list[Outgoing]:
+        nonlocal core_cpu
+        start = time.thread_time()
+        try:
+            return assistant.handle(incoming)
+        finally:
+            core_cpu += time.thread_time() - start
+
     threads = default_threads(database_url)  # as `run_bot.py` does with WECHAT_THREADS unset
     config = WeChatConfig(token=TOKEN, aes_key=AES_KEY, app_id=APP_ID, port=port, threads=threads)
-    endpoint = WeChatEndpoint(config, assistant.handle, WindowStore(assistant.store.engine))
-    from bot.models import Address, Incoming
-
+    endpoint = WeChatEndpoint(config, handle)
+    assistant.matcher.warm()  # as `run_bot.py` does before serving
     assistant.handle(Incoming(Address("wechat", "warmup"), "warmup", "社保", message_id=str(dt.datetime.now())))
 
     async def echo(request: web.Request) -> web.Response:
         await request.read()
         return web.Response(text="success")
 
+    async def cpu(_request: web.Request) -> web.Response:
+        return web.json_response({"process": time.process_time(), "core": core_cpu})
+
     async def main() -> None:
         app = endpoint.app()
         app.router.add_post("/echo", echo)
+        app.router.add_get("/cpu", cpu)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -129,6 +144,13 @@ async def run(url: str, work: list[tuple[dict[str, str], bytes]], concurrency: i
         return time.perf_counter() - start, latencies
 
 
+async def cpu_seconds(base_url: str) -> tuple[float, float]:
+    """The server's CPU seconds so far: the whole process, and the dialog core's share."""
+    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/cpu") as resp:
+        counters = await resp.json()
+    return counters["process"], counters["core"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=2000)
@@ -154,19 +176,25 @@ def main() -> None:
         ):
             work = pushes(args.requests, safe, qs, base)
             base += args.requests
-            asyncio.run(run(f"http://127.0.0.1:{port}{path}", work[:100], args.concurrency))  # warm-up
-            elapsed, lat = asyncio.run(run(f"http://127.0.0.1:{port}{path}", work[100:], args.concurrency))
+            url = f"http://127.0.0.1:{port}"
+            asyncio.run(run(f"{url}{path}", work[:100], args.concurrency))  # warm-up
+            cpu_before, core_before = asyncio.run(cpu_seconds(url))
+            elapsed, lat = asyncio.run(run(f"{url}{path}", work[100:], args.concurrency))
+            cpu_after, core_after = asyncio.run(cpu_seconds(url))
+            n = len(lat)
             lat.sort()
-            rows.append((name, len(lat), len(lat) / elapsed, statistics.median(lat), lat[int(len(lat) * 0.99) - 1]))
+            cpu_ms, core_ms = (cpu_after - cpu_before) * 1000 / n, (core_after - core_before) * 1000 / n
+            rows.append((name, n, n / elapsed, statistics.median(lat), lat[int(n * 0.99) - 1], cpu_ms, core_ms))
     finally:
         server.terminate()
         server.join(10)
         tmp.cleanup()
     backend = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
     print(f"WeChat endpoint, one worker, {backend}, concurrency {args.concurrency}, loopback")
-    print(f"{'mode':24} {'requests':>8} {'req/s':>8} {'median ms':>10} {'p99 ms':>8}")
-    for name, n, rps, med, p99 in rows:
-        print(f"{name:24} {n:8d} {rps:8.0f} {med:10.2f} {p99:8.2f}")
+    print(f"{'mode':24} {'requests':>8} {'req/s':>8} {'median ms':>10} {'p99 ms':>8}   server CPU ms/request")
+    for name, n, rps, med, p99, cpu_ms, core_ms in rows:
+        split = f"(core {core_ms:.2f} + endpoint/HTTP {cpu_ms - core_ms:.2f})" if core_ms else ""
+        print(f"{name:24} {n:8d} {rps:8.0f} {med:10.2f} {p99:8.2f}   {cpu_ms:.2f} {split}")
     print("target: ≥ 500 req/s and p99 ≤ 50 ms for text messages")
 
 

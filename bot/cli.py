@@ -52,13 +52,13 @@ def build_wechat(settings: Settings, assistant: Any) -> tuple[ChannelTask, Any]:
     config = wechat.config_from(settings)
     if config.aes_key and not config.app_id:
         raise ConfigError("WECHAT_AES_KEY is set: WECHAT_APP_ID is needed to decrypt messages")
-    windows = WindowStore(assistant.store.engine)
     sender = None
     if config.app_id and config.app_secret:
-        sender = WeChatSender(WeChatApi(config.app_id, config.app_secret, config.api_base_url), windows)
+        api = WeChatApi(config.app_id, config.app_secret, config.api_base_url)
+        sender = WeChatSender(api, WindowStore(assistant.store.engine))
     else:
         logger.warning("WECHAT_APP_ID/WECHAT_APP_SECRET not set: staff answers cannot reach WeChat users")
-    endpoint = wechat.WeChatEndpoint(config, assistant.handle, windows, sender)
+    endpoint = wechat.WeChatEndpoint(config, assistant.handle, sender)
     return (lambda: wechat.serve(config, endpoint)), sender
 
 

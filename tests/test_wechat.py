@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import base64
 import os
 import re
 import socket
@@ -16,31 +16,24 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from wechatpy.crypto import WeChatCrypto
 
 from bot.channels.wechat import WeChatConfig, WeChatEndpoint
 from bot.channels.wechat_api import WeChatApi
 from bot.channels.wechat_sender import WeChatSender, split_text
 from bot.channels.wechat_window import WindowStore
+from bot.channels.wechat_xml import text_reply
 from bot.config import ROOT, ConfigError, Settings
 from bot.core import Assistant
 from bot.delivery import DeliveryError
 from bot.kb import KnowledgeBase
 from bot.models import Address, Incoming, Outgoing
 from bot.store import SqlStore
-from tests.wechat_harness import AES_KEY, APP_ID, TOKEN, FakeApi, FakeWeChat, LoopThread, endpoint_url
+from tests.conftest import Clock
+from tests.wechat_harness import AES_KEY, APP_ID, TOKEN, FakeApi, FakeWeChat, LoopThread, endpoint_url, read_xml
 
 TICKET_RE = re.compile(r"FG\d{8}-\d{4}")
 ESCALATING = "我们厂的锅炉年检证书丢了，补办要找哪个窗口"
-
-
-class Clock:
-    """Real time unless moved: the customer-service window is judged by it."""
-
-    def __init__(self) -> None:
-        self.offset = dt.timedelta()
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + self.offset
 
 
 @pytest.fixture
@@ -50,15 +43,11 @@ def api(loop: LoopThread) -> tuple[FakeApi, str]:
 
 
 @pytest.fixture
-def wclock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sender(loop: LoopThread, api: tuple[FakeApi, str], store: SqlStore, wclock: Clock) -> Iterator[WeChatSender]:
+def sender(loop: LoopThread, api: tuple[FakeApi, str], store: SqlStore, clock: Clock) -> Iterator[WeChatSender]:
+    """Judges the customer-service window by the clock the dialog core records messages with."""
     _, base_url = api
     wechat_api = WeChatApi(APP_ID, "s3cret", base_url)
-    yield WeChatSender(wechat_api, WindowStore(store.engine), linger=0.05, clock=wclock)
+    yield WeChatSender(wechat_api, WindowStore(store.engine), linger=0.05, clock=clock)
     loop.run(wechat_api.close())
 
 
@@ -70,7 +59,7 @@ def make_endpoint(
     deadline: float = 4.5,
 ) -> WeChatEndpoint:
     config = WeChatConfig(token=TOKEN, aes_key=AES_KEY, app_id=APP_ID, reply_deadline=deadline)
-    return WeChatEndpoint(config, handle or assistant.handle, WindowStore(store.engine), sender)
+    return WeChatEndpoint(config, handle or assistant.handle, sender)
 
 
 @pytest.fixture
@@ -228,6 +217,30 @@ def test_a_bad_message_signature_in_safe_mode_is_forbidden(loop: LoopThread, end
     assert reply.status == 403
 
 
+def test_a_message_encrypted_for_another_app_is_forbidden(loop: LoopThread, endpoint: WeChatEndpoint) -> None:
+    fake = FakeWeChat(endpoint_url(loop, endpoint), safe=True)
+    fake.crypto = WeChatCrypto(TOKEN, AES_KEY, "wx00000000other00")
+    assert fake.say("社保").status == 403
+    fake.close()
+
+
+@pytest.mark.parametrize("encrypt", ["not base64!", base64.b64encode(b"x" * 31).decode()], ids=["base64", "length"])
+def test_an_undecryptable_payload_is_a_bad_request(loop: LoopThread, endpoint: WeChatEndpoint, encrypt: str) -> None:
+    """Signed correctly in safe mode, but the ciphertext cannot be an AES message."""
+    fake = FakeWeChat(endpoint_url(loop, endpoint), safe=True)
+    timestamp, nonce = str(int(time.time())), "n-undecryptable"
+    params = {
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "signature": fake.signature(TOKEN, timestamp, nonce),
+        "encrypt_type": "aes",
+        "msg_signature": fake.signature(TOKEN, timestamp, nonce, encrypt),
+    }
+    body = f"<xml><ToUserName><![CDATA[gh_fugong]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    assert fake.http.post(fake.url, params=params, content=body.encode()).status_code == 400
+    fake.close()
+
+
 def test_a_message_signed_with_another_token_is_forbidden(loop: LoopThread, endpoint: WeChatEndpoint) -> None:
     fake = FakeWeChat(endpoint_url(loop, endpoint), token="someone-else")
     assert fake.say("社保").status == 403
@@ -329,7 +342,7 @@ def test_pending_replies_to_one_user_are_merged_into_one_message(
 
 
 def test_the_sixth_message_in_a_window_is_refused_for_a_call_back(
-    loop: LoopThread, follower: FakeWeChat, sender: WeChatSender, api: tuple[FakeApi, str]
+    loop: LoopThread, follower: FakeWeChat, sender: WeChatSender, clock: Clock, api: tuple[FakeApi, str]
 ) -> None:
     fake_api, _ = api
     follower.say("你好")
@@ -340,16 +353,17 @@ def test_the_sixth_message_in_a_window_is_refused_for_a_call_back(
         loop.run(sender.send(Outgoing(to, "第6条")))
     assert refused.value.permanent
     assert len(fake_api.texts_to(follower.openid)) == 5
+    clock.advance(minutes=1)
     follower.say("谢谢")  # the user writes again: a fresh window
     loop.run(sender.send(Outgoing(to, "第6条")))
     assert fake_api.texts_to(follower.openid)[-1] == "第6条"
 
 
 def test_a_reply_after_48_hours_is_refused_for_a_call_back(
-    loop: LoopThread, follower: FakeWeChat, sender: WeChatSender, wclock: Clock, api: tuple[FakeApi, str]
+    loop: LoopThread, follower: FakeWeChat, sender: WeChatSender, clock: Clock, api: tuple[FakeApi, str]
 ) -> None:
     follower.say(ESCALATING)
-    wclock.offset = dt.timedelta(hours=48, minutes=1)
+    clock.advance(hours=48, minutes=1)
     with pytest.raises(DeliveryError, match="48小时") as refused:
         loop.run(sender.send(Outgoing(Address("wechat", follower.openid), "答复")))
     assert refused.value.permanent
@@ -376,9 +390,11 @@ def test_an_unsubscribed_user_is_a_permanent_failure_and_a_busy_api_a_temporary_
     assert (busy.value.permanent, gone.value.permanent) == (False, True)
 
 
-def test_an_unreachable_api_is_a_temporary_failure(loop: LoopThread, store: SqlStore, follower: FakeWeChat) -> None:
+def test_an_unreachable_api_is_a_temporary_failure(
+    loop: LoopThread, store: SqlStore, follower: FakeWeChat, clock: Clock
+) -> None:
     follower.say("你好")
-    dead = WeChatSender(WeChatApi(APP_ID, "s3cret", "http://127.0.0.1:9"), WindowStore(store.engine), linger=0)
+    dead = WeChatSender(WeChatApi(APP_ID, "s3cret", "http://127.0.0.1:9"), WindowStore(store.engine), 0, clock)
     with pytest.raises(DeliveryError) as failed:
         loop.run(dead.send(Outgoing(Address("wechat", follower.openid), "答复")))
     assert not failed.value.permanent
@@ -421,6 +437,11 @@ def test_long_text_is_split_at_line_ends_within_wechats_limit() -> None:
     assert "\n".join(parts) == text
     assert split_text("短") == ["短"]
     assert all(len(p.encode()) <= 2048 for p in split_text("长" * 5000))
+
+
+def test_reply_text_cannot_end_its_cdata_section_early() -> None:
+    text = "工单问题：a]]><MsgType>news</MsgType>b"
+    assert read_xml(text_reply("oFollower001", "gh_fugong", text, 1))["Content"] == text
 
 
 def test_settings_check_the_encoding_aes_key() -> None:

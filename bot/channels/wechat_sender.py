@@ -31,6 +31,8 @@ REFUSALS = {
 
 def split_text(text: str, limit: int = MAX_TEXT_BYTES) -> list[str]:
     """Cut text into parts of at most `limit` UTF-8 bytes, at line ends where possible."""
+    if len(text.encode()) <= limit:  # nearly every answer: skip re-encoding it line by line
+        return [text.strip("\n")]
     parts: list[str] = []
     current = ""
     for line in text.splitlines(keepends=True):

@@ -2,6 +2,10 @@
 
 Since 2023 a follower's message (or subscribe / menu event) lets the account send at most 5 customer-service
 messages within 48 hours; the next message from the user opens a fresh window.
+
+Opening a window costs no write of its own: the dialog core records every message a follower sends and stamps
+their `users` row with its time (`updated_at`), and that moment is the window's opening. `wechat_windows` only
+counts the messages sent since a given opening; a newer opening starts the count again.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from bot.store.prepared import Prepared, raw_cursor
-from bot.store.schema import wechat_windows
+from bot.store.schema import users, wechat_windows
 
+CHANNEL = "wechat"  # the channel bot.channels.wechat records its followers under
 WINDOW = dt.timedelta(hours=48)
 QUOTA = 5
 
@@ -28,47 +32,40 @@ class Refusal(StrEnum):
 
 
 class WindowStore:
-    """Opens windows on user messages and hands out the window's message slots atomically."""
+    """Hands out the message slots of a follower's current window atomically."""
 
     def __init__(self, engine: Engine, window: dt.timedelta = WINDOW, quota: int = QUOTA) -> None:
         self.engine = engine
         self.window = window
         self.quota = quota
-        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(wechat_windows).values(openid=sa.bindparam("openid"), opened_at=sa.bindparam("at"), cs_sent=0)
-        self._open = stmt.on_conflict_do_update(
-            index_elements=["openid"], set_={"opened_at": stmt.excluded.opened_at, "cs_sent": 0}
+        openid = sa.bindparam("openid", type_=wechat_windows.c.openid.type)
+        self._opened = sa.select(users.c.updated_at).where(
+            users.c.channel == CHANNEL, users.c.user_id == openid, users.c.updated_at > sa.bindparam("since")
         )
-        # SQLite: run on a raw cursor in autocommit, the statement its own transaction (one per message)
-        self._open_raw = Prepared(self._open, engine.dialect) if engine.dialect.name == "sqlite" else None
-
-    def open(self, openid: str, at: dt.datetime) -> None:
-        """The user wrote at `at`: a fresh window of 48 hours and 5 messages."""
-        if self._open_raw is not None:
-            with raw_cursor(self.engine, transaction=False) as cur:
-                self._open_raw.execute(cur, {"openid": openid, "at": at})
-            return
-        with self.engine.begin() as conn:
-            conn.execute(self._open, {"openid": openid, "at": at})
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        first = insert(wechat_windows).from_select(
+            ["openid", "opened_at", "cs_sent"],
+            self._opened.with_only_columns(openid, users.c.updated_at, sa.literal(1)),
+        )
+        same = wechat_windows.c.opened_at == first.excluded.opened_at
+        # One statement: the first slot of a newer opening, or the next slot of this one while any are left.
+        self._take = first.on_conflict_do_update(
+            index_elements=["openid"],
+            set_={
+                "opened_at": first.excluded.opened_at,
+                "cs_sent": sa.case((same, wechat_windows.c.cs_sent + 1), else_=1),
+            },
+            where=sa.or_(~same, wechat_windows.c.cs_sent < quota),
+        ).returning(wechat_windows.c.cs_sent)
 
     def reserve(self, openid: str, at: dt.datetime) -> Refusal | None:
         """Take one message slot; None when taken, else why the window refuses."""
+        params = {"openid": openid, "since": at - self.window}
         with self.engine.begin() as conn:
-            taken = conn.execute(
-                wechat_windows.update()
-                .where(
-                    wechat_windows.c.openid == openid,
-                    wechat_windows.c.opened_at > at - self.window,
-                    wechat_windows.c.cs_sent < self.quota,
-                )
-                .values(cs_sent=wechat_windows.c.cs_sent + 1)
-            ).rowcount
-            if taken:
+            if conn.execute(self._take, params).first() is not None:
                 return None
-            row = conn.execute(sa.select(wechat_windows).where(wechat_windows.c.openid == openid)).first()
-        if row is None or row.opened_at <= at - self.window:
-            return Refusal.CLOSED
-        return Refusal.QUOTA
+            opened = conn.execute(self._opened, params).first()
+        return Refusal.CLOSED if opened is None else Refusal.QUOTA
 
     def release(self, openid: str) -> None:
         """Give back a slot whose message WeChat did not accept."""
@@ -78,11 +75,3 @@ class WindowStore:
                 .where(wechat_windows.c.openid == openid, wechat_windows.c.cs_sent > 0)
                 .values(cs_sent=wechat_windows.c.cs_sent - 1)
             )
-
-    def remaining(self, openid: str, at: dt.datetime) -> int:
-        """Messages still allowed in the user's window at `at` (0 when closed)."""
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(wechat_windows).where(wechat_windows.c.openid == openid)).first()
-        if row is None or row.opened_at <= at - self.window:
-            return 0
-        return max(self.quota - int(row.cs_sent), 0)

@@ -131,7 +131,7 @@ wechat_windows = sa.Table(
     "wechat_windows",
     metadata,
     sa.Column("openid", sa.String(64), primary_key=True),
-    sa.Column("opened_at", UtcDateTime(), nullable=False),  # the user's last message or event
+    sa.Column("opened_at", UtcDateTime(), nullable=False),  # the user's message (users.updated_at) counted against
     sa.Column("cs_sent", sa.Integer, nullable=False, default=0),  # customer-service messages sent since
 )
 
