@@ -21,7 +21,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -42,6 +41,7 @@ from telegram.ext import (
 )
 
 from bot.channels import default_threads
+from bot.channels.core_feed import CoreFeed
 from bot.channels.telegram_cards import CardStore
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_sender import CallbackCodec, TelegramSender, send_outgoing
@@ -154,12 +154,9 @@ def kind_of(message: Message) -> str | None:
 class EnterpriseChat:
     """Enterprise users' messages and button presses through the dialog core, replies back as messages."""
 
-    def __init__(
-        self, handle: Callable[[Incoming], list[Outgoing]], codec: CallbackCodec, executor: Executor | None = None
-    ) -> None:
-        self.handle = handle
+    def __init__(self, core: CoreFeed[Incoming, list[Outgoing]], codec: CallbackCodec) -> None:
+        self.core = core
         self.codec = codec
-        self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix="telegram")
 
     async def text(self, update: Update, context: Context) -> None:
         """A text message (commands such as /start included: the core knows them)."""
@@ -206,8 +203,7 @@ class EnterpriseChat:
         )
 
     async def _exchange(self, context: Context, incoming: Incoming) -> None:
-        replies = await asyncio.get_running_loop().run_in_executor(self.executor, self.handle, incoming)
-        for out in replies:
+        for out in await self.core(incoming):
             await send_outgoing(context.bot, out, self.codec)
 
 
@@ -356,7 +352,7 @@ class TelegramChannel:
         collection over the knowledge base, matcher and library objects took 100–200 ms mid-traffic.
         """
         if self.warmup is not None:
-            await asyncio.get_running_loop().run_in_executor(self.chat.executor, self.warmup)
+            await self.chat.core.run(self.warmup)
         gc.collect()
         gc.freeze()
 
@@ -475,7 +471,7 @@ def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) 
         clock=assistant.clock,
         report=report,
     )
-    executor = ThreadPoolExecutor(max(1, config.threads), thread_name_prefix="telegram")
-    chat = EnterpriseChat(assistant.handle, CallbackCodec.for_kb(assistant.kb), executor)
+    core = CoreFeed(assistant.handle, config.threads, "telegram")
+    chat = EnterpriseChat(core, CallbackCodec.for_kb(assistant.kb))
 
     return TelegramChannel(config, app, desk, chat, assistant.matcher.warm)
