@@ -1,11 +1,14 @@
 """The fast segmenter gives jieba's own segmentation, word for word, on everything the bot segments."""
 
 import json
+import random
 from pathlib import Path
+
+from jieba import finalseg
 
 from bot.kb import KnowledgeBase
 from bot.matcher import Matcher
-from bot.segment import Segmenter
+from bot.segment import Segmenter, hmm_cut
 
 DEV_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "dev-questions.jsonl"
 ODD_INPUTS = [
@@ -41,3 +44,12 @@ def test_user_words_stay_whole() -> None:
     assert "稳岗返还" not in plain.lcut("稳岗返还怎么申请")
     assert ours.lcut("稳岗返还怎么申请以工代训") == ours.jieba.lcut("稳岗返还怎么申请以工代训")
     assert {"稳岗返还", "以工代训"} <= set(ours.lcut("稳岗返还怎么申请以工代训"))
+
+
+def test_hmm_tags_unknown_runs_as_jieba_does(kb: KnowledgeBase) -> None:
+    rng = random.Random(20200321)
+    chars = "".join(sorted({c for e in kb.entries.values() for c in e.answer if "\u4e00" <= c <= "\u9fff"}))
+    runs = ["".join(rng.choice(chars) for _ in range(rng.randint(1, 14))) for _ in range(3000)]
+    runs += ["缓一缓", "ab12缓一缓x", "12.5%", "a"]
+    for run in runs:
+        assert hmm_cut(run) == list(finalseg.cut(run)), run
