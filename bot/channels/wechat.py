@@ -66,7 +66,7 @@ class WeChatConfig:
     api_base_url: str = DEFAULT_BASE_URL
     reply_deadline: float = 4.5  # seconds; WeChat gives up after 5
     max_body: int = 64 * 1024
-    threads: int = 1  # run the dialog core; more threads than the database can use only add GIL and lock waits
+    threads: int = 1  # core threads; one lets short answers be awaited in place (`_result`); more only add GIL waits
 
 
 # ---- translation ------------------------------------------------------------------------------------------
