@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 from telegram import BotCommand, BotCommandScopeChat, Message, Update
-from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -128,12 +128,16 @@ class FloodGate:
         self.per_minute = per_minute
         self.clock = clock
         self._seen: dict[int, collections.deque[float]] = {}
+        self._pruned = clock()
 
     def check(self, user_id: int) -> str:
         """ "ok", "warn" (the first message over the limit) or "drop"."""
         if self.per_minute <= 0:
             return "ok"
         now = self.clock()
+        if now - self._pruned > 60:  # forget users quiet for a minute, so the table does not grow forever
+            self._seen = {u: s for u, s in self._seen.items() if s and s[-1] > now - 60}
+            self._pruned = now
         seen = self._seen.setdefault(user_id, collections.deque())
         while seen and seen[0] <= now - 60:
             seen.popleft()
@@ -178,7 +182,7 @@ class EnterpriseChat:
         query = update.callback_query
         if query is None or query.message is None or query.from_user is None:
             return
-        await query.answer()
+        answering = asyncio.ensure_future(query.answer())  # stops the button's spinner, alongside the core's work
         action = self.codec.decode(query.data or "") or "stale"
         incoming = Incoming(
             address=Address("telegram", str(query.message.chat.id)),
@@ -187,7 +191,13 @@ class EnterpriseChat:
             message_id=f"cb:{query.id}",
             user_name=query.from_user.full_name,
         )
-        await self._exchange(context, incoming)
+        try:
+            await self._exchange(context, incoming)
+        finally:
+            try:
+                await answering
+            except TelegramError as exc:  # the reply matters, the spinner times out by itself
+                logger.warning("telegram callback %s not answered: %s", query.id, exc)
         if action.startswith(ONE_SHOT_ACTIONS) and isinstance(query.message, Message):
             with contextlib.suppress(NetworkError):
                 await query.message.edit_reply_markup(None)
@@ -227,7 +237,7 @@ class TelegramChannel:
         self.sender = TelegramSender(app.bot, chat.codec)
         self.failed: set[int] = set()
         self._attempts: collections.Counter[int] = collections.Counter()
-        self._chat_locks: dict[int, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+        self._chat_locks: dict[int, tuple[asyncio.Lock, int]] = {}  # chat → its lock and how many updates use it
         self._register()
 
     # ---- wiring -------------------------------------------------------------------------------------------
@@ -292,10 +302,20 @@ class TelegramChannel:
     async def process(self, update: Update) -> bool:
         """Run one update through the handlers, in order within its chat; False when it failed."""
         chat = update.effective_chat
-        async with self._chat_locks[chat.id if chat else 0]:
-            self.failed.discard(update.update_id)
-            await self.app.process_update(update)
-            ok = update.update_id not in self.failed
+        key = chat.id if chat else 0
+        lock, users = self._chat_locks.get(key) or (asyncio.Lock(), 0)
+        self._chat_locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                self.failed.discard(update.update_id)
+                await self.app.process_update(update)
+                ok = update.update_id not in self.failed
+        finally:
+            lock, users = self._chat_locks[key]
+            if users > 1:
+                self._chat_locks[key] = (lock, users - 1)
+            else:  # nobody else waits on this chat: drop its lock, so the table holds only busy chats
+                del self._chat_locks[key]
         if ok:
             self._attempts.pop(update.update_id, None)
         return ok
