@@ -101,3 +101,13 @@ def test_a_cancelled_caller_does_not_break_the_batch() -> None:
         return await second
 
     assert asyncio.run(main()) == 2
+
+
+def test_a_feed_whose_threads_are_gone_fails_its_callers() -> None:
+    feed = CoreFeed(lambda x: x)
+    feed.executor.shutdown()
+
+    async def main() -> Any:
+        return await asyncio.gather(feed(1), feed(2), return_exceptions=True)
+
+    assert [type(r) for r in asyncio.run(main())] == [RuntimeError, RuntimeError]

@@ -46,7 +46,11 @@ class CoreFeed(Generic[In, Out]):
         pending, self._pending = self._pending, []
         jobs = min(self.threads, len(pending))  # several threads only where the database overlaps them
         for i in range(jobs):
-            self.executor.submit(self._work, pending[i::jobs], loop)
+            batch = pending[i::jobs]
+            try:
+                self.executor.submit(self._work, batch, loop)
+            except RuntimeError as exc:  # the executor is shut down (interpreter exit): the callers fail, not hang
+                _resolve([(future, None, exc) for _, future in batch])
 
     def _work(self, batch: list[tuple[In, asyncio.Future[Out]]], loop: asyncio.AbstractEventLoop) -> None:
         """In a core thread: every item of the batch, then one wake-up of the loop with all the results."""
@@ -54,7 +58,7 @@ class CoreFeed(Generic[In, Out]):
         for item, future in batch:
             try:
                 results.append((future, self.fn(item), None))
-            except Exception as exc:  # the awaiting handler raises it, as run_in_executor did
+            except BaseException as exc:  # the awaiting handler raises it, as with run_in_executor
                 results.append((future, None, exc))
         with contextlib.suppress(RuntimeError):  # the loop closed while the batch ran: nobody is waiting
             loop.call_soon_threadsafe(_resolve, results)
