@@ -51,7 +51,7 @@ def serve(port: int, database_url: str, ready: mp.synchronize.Event) -> None:  #
 
     from bot.channels import default_threads
     from bot.channels.wechat import WeChatConfig, WeChatEndpoint
-    from bot.cli import build_assistant
+    from bot.cli import build_assistant, checkpoint_task
     from bot.config import Settings
     from bot.models import Address, Incoming, Outgoing
 
@@ -87,8 +87,9 @@ def serve(port: int, database_url: str, ready: mp.synchronize.Event) -> None:  #
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
+        checkpoints = checkpoint_task(assistant.store)  # as `run_bot.py` serves: SQLite checkpoints off the path
         ready.set()
-        await asyncio.Event().wait()
+        await (checkpoints() if checkpoints else asyncio.Event().wait())
 
     asyncio.run(main())
 

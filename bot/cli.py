@@ -79,6 +79,26 @@ def outbox_task(store: Any, senders: dict[str, Any]) -> ChannelTask:
     return lambda: pump.run(asyncio.Event())
 
 
+def checkpoint_task(store: Any, every: float = 1.0) -> ChannelTask | None:
+    """SQLite's log checkpoints in a background thread instead of inside a message's commit (None: PostgreSQL)."""
+    if not store.take_over_checkpoints():
+        return None
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await loop.run_in_executor(None, store.checkpoint)
+                except Exception:  # a busy or failing checkpoint is retried on the next round
+                    logger.exception("SQLite checkpoint failed")
+        finally:
+            store.checkpoint()
+
+    return run
+
+
 async def serve_channels(tasks: Sequence[ChannelTask]) -> None:
     """Run every channel in one event loop until one of them stops or fails, or SIGINT/SIGTERM arrives.
 
@@ -117,6 +137,8 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
         return 2
     if senders:
         tasks.append(outbox_task(assistant.store, senders))
+    if tasks and (checkpoints := checkpoint_task(assistant.store)) is not None:
+        tasks.append(checkpoints)
     if not tasks:
         from bot.cli_tickets import console_pending
 

@@ -160,6 +160,30 @@ class SqlStore:
         with self.engine.begin() as conn:
             yield conn
 
+    # ---- SQLite's write-ahead log -------------------------------------------------------------------------
+
+    def take_over_checkpoints(self) -> bool:
+        """SQLite: commits stop folding the write-ahead log back into the database themselves.
+
+        By default the commit that takes the log past 1,000 pages does it, stalling that one message 3–35 ms
+        (about one message in 140 here). A server calls this once and then `checkpoint()` every second or so off
+        the message path; SQLite itself still checkpoints when the last connection closes. False on PostgreSQL.
+        """
+        if self.sql.pg:
+            return False
+
+        @sa.event.listens_for(self.engine, "connect")
+        def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+
+        self.engine.dispose()  # connections opened before now would keep checkpointing on commit
+        return True
+
+    def checkpoint(self) -> None:
+        """Fold what readers no longer need back into the database; never waits for or blocks a writer."""
+        with raw_cursor(self.engine, transaction=False) as cur:
+            cur.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     # ---- users -------------------------------------------------------------------------------------------
 
     def user(self, channel: str, user_id: str) -> UserState:
