@@ -71,11 +71,14 @@ class Bot:
         return self.fake.sent("sendMessage", chat)[before:]
 
     def card(self, number: str) -> Call:
-        """The staff group's card of ticket `number` (posted by the card job)."""
-        return self.fake.wait_for(
+        """The staff group's card of ticket `number`, once the card job has recorded it (replies find it then)."""
+        card: Call = self.fake.wait_for(
             lambda calls: next((c for c in calls if c.method == "sendMessage" and c.chat_id == STAFF_CHAT
                                 and f"工单 {number}" in c.text and c.buttons), None)
         )  # fmt: skip
+        cards = self.channel.desk.cards
+        self.fake.wait_for(lambda _calls: cards.ticket_number(STAFF_CHAT, card.result["message_id"]) == number)
+        return card
 
 
 def config(base_url: str, **kw: Any) -> TelegramConfig:
