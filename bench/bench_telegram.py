@@ -173,6 +173,7 @@ class CpuTimer:
 async def run(args: argparse.Namespace, base_url: str, database_url: str) -> dict[str, Any]:
     import aiohttp
 
+    from bot.channels import default_threads
     from bot.channels.telegram import TelegramConfig, build_channel
     from bot.cli import build_assistant
     from bot.config import Settings
@@ -183,7 +184,8 @@ async def run(args: argparse.Namespace, base_url: str, database_url: str) -> dic
     handle, match = CpuTimer(), CpuTimer()
     assistant.matcher.match = match.wrap(assistant.matcher.match)
     assistant.handle = handle.wrap(assistant.handle)
-    config = TelegramConfig(token=TOKEN, api_base_url=base_url, flood_per_minute=0, poll_timeout=10)
+    threads = default_threads(database_url)  # as the channel runs by default: 1 on SQLite, 4 on PostgreSQL
+    config = TelegramConfig(token=TOKEN, api_base_url=base_url, flood_per_minute=0, poll_timeout=10, threads=threads)
     channel = build_channel(config, assistant)
     started = asyncio.Event()
     task = asyncio.create_task(channel.run(started))
