@@ -16,14 +16,13 @@ Two runs, one after the other:
   measured from the time an update was due, not from when the server got round to queuing it, so a late
   server cannot hide queueing (no coordinated omission). This is the figure the target's p99 refers to.
 
-CPU is the bot process's (both its threads). `Assistant.handle` and the matcher are timed with the core thread's
-CPU clock, so the split between matching, the rest of the core (dialog + store) and the library + HTTP +
-thread hand-off (the process's CPU less the core's, so SQLite's background checkpoints too) is of CPU spent,
-not of wall time waiting. The baseline is
-the bot's own round trip to the fake server's `echo` method through the same python-telegram-bot and HTTP stack.
-The fake server's CPU is not counted, but it runs on the same machine (2 cores here). Questions are FAQ
-alternates (not the tests' questions), each answered by one sendMessage; flood control is off (one chat sends
-far more than 20 a minute).
+CPU is the bot process's, all threads. `Assistant.handle` and the matcher are timed with the core thread's CPU
+clock, so the split between matching, the rest of the core (dialog + store) and the library + HTTP + thread
+hand-off (the process's CPU less the core's, so SQLite's background checkpoints too) is of CPU spent, not of
+wall time waiting. The baseline is the bot's own round trip to the fake server's `echo` method through the same
+python-telegram-bot and HTTP stack. The fake server's CPU is not counted, but it runs on the same machine (2
+cores here). Questions are FAQ alternates (not the tests' questions), each answered by one sendMessage; flood
+control is off (one chat sends far more than 20 a minute).
 """
 
 from __future__ import annotations
