@@ -43,7 +43,7 @@ from telegram.ext import (
 from bot.channels import default_threads
 from bot.channels.core_feed import CoreFeed
 from bot.channels.telegram_cards import CardStore
-from bot.channels.telegram_http import BotApiRequest
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_sender import CallbackCodec, TelegramSender, send_outgoing
 from bot.channels.telegram_staff import STAFF_COMMANDS, GateDirectory, StaffDesk, StaffGate
 from bot.config import TZ
@@ -461,8 +461,8 @@ def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) 
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .updater(None)  # updates are fetched by `TelegramChannel`, which confirms them only once processed
-        .request(BotApiRequest(CONNECTIONS))
-        .get_updates_request(BotApiRequest(1))
+        .request(AiohttpRequest(CONNECTIONS))
+        .get_updates_request(AiohttpRequest(1))
         .build()
     )
     remind = dt.timedelta(hours=settings.ticket_remind_hours) if settings is not None else dt.timedelta(hours=4)

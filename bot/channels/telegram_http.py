@@ -1,9 +1,9 @@
-"""python-telegram-bot's HTTP layer: the same Bot API calls and errors at a fraction of httpx's CPU.
+"""python-telegram-bot's HTTP layer on aiohttp: the same Bot API calls and errors at a fraction of httpx's CPU.
 
 httpx + httpcore spend several milliseconds of CPU per request (connection-pool scans, anyio wrappers, a
-`getpeername` per pooled connection), and the bot makes one or two requests per message. Parameters go as a
-JSON body, which the Bot API accepts for every method, on the lean keep-alive client of http11.py; files
-(multipart) and downloads go through aiohttp. Status codes become PTB's errors in `BaseRequest.post` as before.
+`getpeername` per pooled connection); aiohttp's keep-alive pool does the same job in a small part of that, and
+the bot makes one or two requests per message. Parameters go as a JSON body (files as multipart), which the
+Bot API accepts for every method; status codes become PTB's errors in `BaseRequest.post` as before.
 """
 
 from __future__ import annotations
@@ -11,21 +11,19 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.channels.http11 import HttpError, HttpPool
-
 logger = logging.getLogger(__name__)
 
 DEFAULT = type(BaseRequest.DEFAULT_NONE)  # PTB's "not given" marker
+JSON = {"Content-Type": "application/json", "User-Agent": BaseRequest.USER_AGENT}
 
 
-class BotApiRequest(BaseRequest):
-    """A `BaseRequest` with `connections` kept-alive connections per server (and as many for files)."""
+class AiohttpRequest(BaseRequest):
+    """A `BaseRequest` on one aiohttp session with `connections` kept-alive connections."""
 
     def __init__(
         self,
@@ -41,8 +39,6 @@ class BotApiRequest(BaseRequest):
         self._connect = connect_timeout
         self._media_write = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
-        self._pools: dict[str, HttpPool] = {}  # by origin
-        self._routes: dict[str, tuple[HttpPool, str]] = {}  # url → its pool and target, for the few URLs used
 
     @property
     def read_timeout(self) -> float | None:
@@ -54,10 +50,6 @@ class BotApiRequest(BaseRequest):
             self._session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("Accept-Encoding",))
 
     async def shutdown(self) -> None:
-        for pool in self._pools.values():
-            pool.close()
-        self._pools.clear()
-        self._routes.clear()
         if self._session is not None and not self._session.closed:
             await self._session.close()
 
@@ -72,22 +64,23 @@ class BotApiRequest(BaseRequest):
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
-            raise RuntimeError("This BotApiRequest is not initialized!")
+            raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data is not None and request_data.contains_files else None
         read = self._read if isinstance(read_timeout, DEFAULT) else read_timeout
         connect = self._connect if isinstance(connect_timeout, DEFAULT) else connect_timeout
         write = write_timeout
         if isinstance(write, DEFAULT):
             write = self._media_write if files else self._write
-        total = None if read is None else read + (write or 0)
-        if request_data is not None and not files and method == "POST":
-            body = json.dumps(request_data.parameters, ensure_ascii=False).encode()  # objects, not strings
-            return await self._post_json(url, body, total, connect)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=total)
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=connect, sock_read=None if read is None else read + (write or 0)
+        )
         kw: dict[str, Any] = {"timeout": timeout}
         if files:
             kw["data"] = _form(request_data, files)  # type: ignore[arg-type]
             kw["headers"] = {"User-Agent": self.USER_AGENT}
+        elif request_data is not None:
+            kw["data"] = json.dumps(request_data.parameters, ensure_ascii=False).encode()  # objects, not strings
+            kw["headers"] = JSON
         try:
             async with self._session.request(method, url, **kw) as response:
                 return response.status, await response.read()
@@ -95,27 +88,6 @@ class BotApiRequest(BaseRequest):
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
-
-    async def _post_json(
-        self, url: str, body: bytes, timeout: float | None, connect: float | None
-    ) -> tuple[int, bytes]:
-        route = self._routes.get(url)
-        if route is None:
-            parts = urlsplit(url)
-            origin = f"{parts.scheme}://{parts.netloc}"
-            pool = self._pools.get(origin)
-            if pool is None:
-                pool = self._pools[origin] = HttpPool(origin, self.connections, self.USER_AGENT)
-            if len(self._routes) > 256:  # PTB posts to one URL per Bot API method; this only bounds the table
-                self._routes.clear()
-            route = self._routes[url] = (pool, parts.path + (f"?{parts.query}" if parts.query else ""))
-        pool, target = route
-        try:
-            return await pool.post(target, body, "application/json", timeout, connect)
-        except TimeoutError as exc:
-            raise TimedOut from exc
-        except (HttpError, OSError) as exc:
-            raise NetworkError(f"{exc.__class__.__name__}: {exc}") from exc
 
 
 def _form(request_data: RequestData, files: dict[str, Any]) -> aiohttp.FormData:
