@@ -50,7 +50,12 @@ def test_match_reads_json_lines_and_keeps_order(tmp_path: Path) -> None:
 def test_match_gives_every_process_the_same_scores(tmp_path: Path, kb: KnowledgeBase) -> None:
     """Scores do not depend on Python's per-process string hashing (set order), typos included."""
     questions = [a for e in list(kb.entries.values())[::3] for a in e.alternates[:4]]
-    questions += ["请问公积金缓缴到么时候，急", "社保缓缴最长多久，到年底行不行，急", "社宝能缓交吗", "yanchi fugong 要审批吗"]
+    questions += [
+        "请问公积金缓缴到么时候，急",
+        "社保缓缴最长多久，到年底行不行，急",
+        "社宝能缓交吗",
+        "yanchi fugong 要审批吗",
+    ]
     stdin = "".join(json.dumps({"q": q}, ensure_ascii=False) + "\n" for q in questions)
     outputs = {run(["match"], tmp_path, stdin=stdin, PYTHONHASHSEED=seed).stdout for seed in ("1", "2", "3")}
     assert len(outputs) == 1 and len(outputs.pop().splitlines()) == len(questions)
