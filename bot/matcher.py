@@ -183,7 +183,9 @@ class Matcher:
         self._answers_with = self._inverted(answer_vocab)
         self._by_pinyin: dict[tuple[str, ...], str] | None = None  # built on first need: most questions never need it
         self._by_joined_pinyin: dict[str, str] = {}
-        logger.info("matcher index: %d entries, %d phrasings, %d tokens", len(kb.entries), len(self._phrasings), n)
+        logger.info(
+            "matcher index: %d entries, %d phrasings, %d tokens", len(kb.entries), len(self._phrasings), len(self._idf)
+        )
 
     def _posting(self, token: str, phrasings: list[int]) -> _Posting:
         """A token's phrasings, the MAX_POSTINGS where it weighs most (the shortest), in id order.
