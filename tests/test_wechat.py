@@ -13,12 +13,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from wechatpy.crypto import WeChatCrypto
 
-from bot.channels.wechat import WeChatConfig, WeChatEndpoint
+from bot.channels.wechat import WAIT_IN_PLACE, WeChatConfig, WeChatEndpoint, config_from
 from bot.channels.wechat_api import WeChatApi
 from bot.channels.wechat_sender import WeChatSender, split_text
 from bot.channels.wechat_window import WindowStore
@@ -442,6 +443,33 @@ def test_long_text_is_split_at_line_ends_within_wechats_limit() -> None:
 def test_reply_text_cannot_end_its_cdata_section_early() -> None:
     text = "工单问题：a]]><MsgType>news</MsgType>b"
     assert read_xml(text_reply("oFollower001", "gh_fugong", text, 1))["Content"] == text
+
+
+def test_with_telegram_on_the_same_loop_a_wechat_answer_never_holds_the_loop(
+    loop: LoopThread, assistant: Assistant, store: SqlStore, question: str
+) -> None:
+    """Served alone, the loop may sleep briefly on the core's answer; beside Telegram it must stay free."""
+    settings = Settings.from_env({"WECHAT_TOKEN": TOKEN, "TELEGRAM_BOT_TOKEN": "123:abc"})
+    config = replace(config_from(settings), aes_key=None)
+    assert not config.loop_to_itself and config_from(Settings.from_env({"WECHAT_TOKEN": TOKEN})).loop_to_itself
+    loop_answered: list[bool] = []
+
+    def handle(inc: Incoming) -> list[Outgoing]:
+        # Work the loop must do while this answer is being made (Telegram's replies, say).
+        ping = asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop.loop)
+        try:
+            ping.result(timeout=WAIT_IN_PLACE * 0.9)  # a loop sleeping on this answer only wakes after WAIT_IN_PLACE
+            loop_answered.append(True)
+        except TimeoutError:
+            loop_answered.append(False)
+        return assistant.handle(inc)
+
+    fake = FakeWeChat(endpoint_url(loop, WeChatEndpoint(config, handle)))
+    try:
+        assert "【" in fake.say(question, msg_id=90001).text
+    finally:
+        fake.close()
+    assert loop_answered == [True]
 
 
 def test_settings_check_the_encoding_aes_key() -> None:

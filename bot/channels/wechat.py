@@ -67,6 +67,7 @@ class WeChatConfig:
     reply_deadline: float = 4.5  # seconds; WeChat gives up after 5
     max_body: int = 64 * 1024
     threads: int = 1  # core threads; one lets short answers be awaited in place (`_result`); more only add GIL waits
+    loop_to_itself: bool = True  # no other channel on this event loop, so it may sleep briefly on an answer
 
 
 # ---- translation ------------------------------------------------------------------------------------------
@@ -206,7 +207,8 @@ class WeChatEndpoint:
 
     async def _answer(self, incoming: Incoming) -> str:
         """The passive reply text, or "" when the answer will come later through customer-service messages."""
-        in_place = self.config.threads == 1 and (self._last is None or self._last.done())
+        idle_core = self.config.threads == 1 and (self._last is None or self._last.done())
+        in_place = self.config.loop_to_itself and idle_core
         job, first = self._start(incoming)
         try:
             replies = await self._result(job, in_place and first)
@@ -295,4 +297,5 @@ def config_from(settings: Any) -> WeChatConfig:
         path=settings.wechat_path,
         api_base_url=settings.wechat_api_base_url,
         threads=settings.wechat_threads or default_threads(settings.database_url),
+        loop_to_itself=not settings.telegram_token,  # Telegram, served alongside, must never wait on a WeChat answer
     )
