@@ -133,7 +133,6 @@ class Matcher:
         domain_words = {self.normalize(w) for e in kb.entries.values() for w in e.keywords}
         domain_words |= {self.normalize(w) for w in kb.synonyms.values()}
         self._segmenter = Segmenter(sorted(w for w in domain_words if len(w) >= 2 and " " not in w))
-        self._general_freq = self._segmenter.freq
         self._build(kb)
 
     # ---- index -------------------------------------------------------------------------------------------
@@ -243,7 +242,7 @@ class Matcher:
         """Content tokens in jieba's search mode: long words also yield their known parts (社保减免 → 社保, 减免),
         so a compound in one phrasing still meets its parts in another. Done here, not by `lcut_for_search`,
         so one segmentation serves both the typo repair and the tokens."""
-        freq = self._general_freq
+        freq = self._segmenter.freq
         out = []
         for w in words:
             if len(w) > 2:
@@ -259,7 +258,7 @@ class Matcher:
         """A segment that is no word of ours nor of the dictionary: a lone character or one jieba made up."""
         if word in self._idf or not _CJK_RE.match(word):
             return False
-        return len(word) == 1 or (not self._general_freq.get(word) and all(_CJK_RE.match(c) for c in word))
+        return len(word) == 1 or (not self._segmenter.freq.get(word) and all(_CJK_RE.match(c) for c in word))
 
     def _segment(self, norm: str) -> tuple[str, list[str]]:
         """Segment, repairing misspelt or pinyin-typed domain words by the FAQ's own spelling first.
@@ -300,7 +299,7 @@ class Matcher:
 
     def _unknown_token_weight(self, token: str) -> float:
         """A word the FAQ never uses: a rare one (挂失) weighs like the FAQ's rarest, a common one (向) little."""
-        general = math.log(self._segmenter.total / (self._general_freq.get(token, 0) + 1))
+        general = math.log(self._segmenter.total / (self._segmenter.freq.get(token, 0) + 1))
         return self._unknown_weight * min(1.0, max(0.1, (general - 6.0) / 8.0))
 
     def analyse(self, text: str, cleaned: bool = False) -> tuple[str, dict[str, float]]:
