@@ -4,11 +4,9 @@ import json
 import random
 from pathlib import Path
 
-from jieba import finalseg
-
 from bot.kb import KnowledgeBase
 from bot.matcher import Matcher
-from bot.segment import Segmenter, hmm_cut
+from bot.segment import Segmenter
 
 DEV_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "dev-questions.jsonl"
 ODD_INPUTS = [
@@ -22,6 +20,8 @@ ODD_INPUTS = [
     "稳岗返还稳岗返还稳岗返还",
     "的的的的的的",
     "a-b_c+d#e&f",
+    "㐀㐁社保𠀀𠀁缓缴",  # characters outside jieba's Chinese range
+    "ＡＢＣ社保１２３",
 ]
 
 
@@ -46,10 +46,13 @@ def test_user_words_stay_whole() -> None:
     assert {"稳岗返还", "以工代训"} <= set(ours.lcut("稳岗返还怎么申请以工代训"))
 
 
-def test_hmm_tags_unknown_runs_as_jieba_does(kb: KnowledgeBase) -> None:
+def test_random_text_is_cut_as_jieba_cuts_it(kb: KnowledgeBase, matcher: Matcher) -> None:
+    """Runs of characters no dictionary holds go to the HMM; mixed with letters, digits and punctuation."""
     rng = random.Random(20200321)
     chars = "".join(sorted({c for e in kb.entries.values() for c in e.answer if "\u4e00" <= c <= "\u9fff"}))
-    runs = ["".join(rng.choice(chars) for _ in range(rng.randint(1, 14))) for _ in range(3000)]
-    runs += ["缓一缓", "ab12缓一缓x", "12.5%", "a"]
+    chars += "abcXYZ0123456789.%-_+#& ，。？！、\n"
+    runs = ["".join(rng.choice(chars) for _ in range(rng.randint(1, 30))) for _ in range(3000)]
+    runs += ["缓一缓", "ab12缓一缓x", "12.5%", "a", "社保1.5%降到4.1元abc"]
+    segmenter = matcher._segmenter
     for run in runs:
-        assert hmm_cut(run) == list(finalseg.cut(run)), run
+        assert segmenter.lcut(run) == segmenter.jieba.lcut(run), run
