@@ -61,8 +61,7 @@ class Segmenter:
         self.jieba = tokenizer  # the reference implementation, for tests and anything else jieba offers
         self.freq: dict[str, int] = tokenizer.FREQ  # word → count; a word's prefixes are present with 0
         self.total: int = tokenizer.total
-        self._rust = rjieba.Jieba()
-        self._rust.clear()
+        self._rust = rjieba.Jieba.empty()
         for word, count in self.freq.items():
             if count:
                 self._rust.add_word(word, count, None)
