@@ -2,6 +2,7 @@
 
 import json
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bot.kb import KnowledgeBase
@@ -56,3 +57,17 @@ def test_random_text_is_cut_as_jieba_cuts_it(kb: KnowledgeBase, matcher: Matcher
     segmenter = matcher._segmenter
     for run in runs:
         assert segmenter.lcut(run) == segmenter.jieba.lcut(run), run
+
+
+def test_one_segmenter_serves_several_core_threads(matcher: Matcher) -> None:
+    """With PostgreSQL the core runs on several threads that share the matcher and its segmenter."""
+    segmenter = matcher._segmenter
+    texts = ["稳岗返还怎么申请，社保能不能缓缴几个月", "我们是一家小企业，疫情期间员工工资怎么发", "abc-1.5%社宝缓缴"]
+    expected = [segmenter.jieba.lcut(t) for t in texts]
+
+    def cut_all(_: int) -> list[list[str]]:
+        return [segmenter.lcut(t) for _ in range(300) for t in texts]
+
+    with ThreadPoolExecutor(4) as pool:
+        for result in pool.map(cut_all, range(4)):
+            assert result == expected * 300
