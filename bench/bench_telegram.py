@@ -187,6 +187,7 @@ async def run(args: argparse.Namespace, base_url: str, database_url: str) -> dic
     threads = default_threads(database_url)  # as the channel runs by default: 1 on SQLite, 4 on PostgreSQL
     config = TelegramConfig(token=TOKEN, api_base_url=base_url, flood_per_minute=0, poll_timeout=10, threads=threads)
     channel = build_channel(config, assistant)
+    assistant.matcher.warm()  # as `run_bot.py` does before serving
     started = asyncio.Event()
     task = asyncio.create_task(channel.run(started))
     checkpoints = checkpoint_task(assistant.store)  # as `run_bot.py` serves: SQLite checkpoints off the path

@@ -38,10 +38,6 @@ class CoreFeed(Generic[In, Out]):
         self._pending.append((item, future))
         return await future
 
-    def run(self, fn: Callable[[], Any]) -> asyncio.Future[Any]:
-        """Run `fn` in a core thread on its own (warming up before serving)."""
-        return asyncio.get_running_loop().run_in_executor(self.executor, fn)
-
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         pending, self._pending = self._pending, []
         jobs = min(self.threads, len(pending))  # several threads only where the database overlaps them

@@ -226,13 +226,11 @@ class TelegramChannel:
         app: Application,
         desk: StaffDesk,
         chat: EnterpriseChat,
-        warmup: Callable[[], object] | None = None,
     ) -> None:
         self.config = config
         self.app = app
         self.desk = desk
         self.chat = chat
-        self.warmup = warmup
         self.flood = FloodGate(config.flood_per_minute)
         self.sender = TelegramSender(app.bot, chat.codec)
         self.failed: set[int] = set()
@@ -366,13 +364,8 @@ class TelegramChannel:
             await app.shutdown()
 
     async def _settle(self) -> None:
-        """Warm the core before the first user, then freeze what startup built so gen-2 GC does not walk it.
-
-        The matcher builds its pinyin tables on the first question that needs them (~0.4 s), and a full garbage
-        collection over the knowledge base, matcher and library objects took 100–200 ms mid-traffic.
-        """
-        if self.warmup is not None:
-            await self.chat.core.run(self.warmup)
+        """Freeze what startup built, so gen-2 GC does not walk it: a full collection over the knowledge base,
+        matcher and library objects took 100–200 ms mid-traffic. (`run_bot.py` warms the matcher before this.)"""
         gc.collect()
         gc.freeze()
 
@@ -493,5 +486,4 @@ def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) 
     )
     core = CoreFeed(assistant.handle, config.threads, "telegram")
     chat = EnterpriseChat(core, CallbackCodec.for_kb(assistant.kb))
-
-    return TelegramChannel(config, app, desk, chat, assistant.matcher.warm)
+    return TelegramChannel(config, app, desk, chat)
