@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.answer_text import format_answer
 from bot.config import TZ
 from bot.kb import KnowledgeBase
 from bot.matcher import Matcher
@@ -85,35 +86,6 @@ def numbered(options: tuple[Option, ...]) -> list[Option]:
 
 def district_options() -> tuple[Option, ...]:
     return tuple(Option(d, f"district:{d}", "district") for d in (*DISTRICTS, OTHER_DISTRICT))
-
-
-def format_validity(entry: FaqEntry, today: dt.date) -> str | None:
-    """One line on the policy period; says plainly when it has expired as of `today`."""
-    if not entry.valid_from and not entry.valid_until:
-        return None
-    start = entry.valid_from.isoformat() if entry.valid_from else "发布之日"
-    end = entry.valid_until.isoformat() if entry.valid_until else "另行通知"
-    line = f"有效期：{start} 至 {end}"
-    if entry.expired_on(today):
-        line += "（该政策已到期，以上为当时的规定，仅供参考；现行规定请咨询负责部门）"
-    elif entry.valid_from and entry.valid_from > today:
-        line += "（尚未开始执行）"
-    return line
-
-
-def format_answer(entry: FaqEntry, district: str | None, today: dt.date) -> str:
-    """The full answer as a user reads it: question, district wording, sources, validity, department."""
-    lines = [f"【{entry.question}】", entry.answer_for(district)]
-    lines.append("依据：" + "；".join(s.cite() for s in entry.sources))
-    validity = format_validity(entry, today)
-    if validity:
-        lines.append(validity)
-    lines.append(f"负责部门：{entry.department_for(district)}")
-    if district in entry.regions:
-        lines.append(f"（已按{district}口径答复）")
-    elif entry.regions and not district:
-        lines.append(f"提示：{'、'.join(entry.regions)}另有具体口径，回复“切换区县”选择您所在区县可查看。")
-    return "\n".join(lines)
 
 
 class Assistant:

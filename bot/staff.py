@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot import tickets as rules
+from bot.answer_text import format_answer
 from bot.config import TZ
-from bot.core import format_answer
 from bot.digest import Digest, build_digest, day_bounds
 from bot.kb import KnowledgeBase
 from bot.models import Address, Ticket, TicketStatus
