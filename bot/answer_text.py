@@ -8,12 +8,11 @@ from bot.models import FaqEntry
 
 
 def format_validity(entry: FaqEntry, today: dt.date) -> str | None:
-    """One line on the policy period; says plainly when it has expired as of `today`."""
-    if not entry.valid_from and not entry.valid_until:
+    """One line on the policy period; says plainly when it has expired as of `today`; none for a standing rule."""
+    if entry.permanent or not entry.valid_until:
         return None
     start = entry.valid_from.isoformat() if entry.valid_from else "发布之日"
-    end = entry.valid_until.isoformat() if entry.valid_until else "另行通知"
-    line = f"有效期：{start} 至 {end}"
+    line = f"有效期：{start} 至 {entry.valid_until.isoformat()}"
     if entry.expired_on(today):
         line += "（该政策已到期，以上为当时的规定，仅供参考；现行规定请咨询负责部门）"
     elif entry.valid_from and entry.valid_from > today:
@@ -21,10 +20,17 @@ def format_validity(entry: FaqEntry, today: dt.date) -> str | None:
     return line
 
 
+def format_sources(entry: FaqEntry, district: str | None) -> str:
+    """The 依据 line: the documents this user may see, or who to ask when there is none."""
+    sources = entry.citable_sources(district)
+    if not sources:
+        return f"依据：具体文件请向{entry.department_for(district)}咨询"
+    return "依据：" + "；".join(s.citation() for s in sources)
+
+
 def format_answer(entry: FaqEntry, district: str | None, today: dt.date) -> str:
     """The full answer as a user reads it: question, district wording, sources, validity, department."""
-    lines = [f"【{entry.question}】", entry.answer_for(district)]
-    lines.append("依据：" + "；".join(s.cite() for s in entry.sources))
+    lines = [f"【{entry.question}】", entry.answer_for(district), format_sources(entry, district)]
     validity = format_validity(entry, today)
     if validity:
         lines.append(validity)

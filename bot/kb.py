@@ -32,7 +32,8 @@ ESCALATE = "escalate"
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
 REQUIRED = ("id", "category", "question", "answer", "department", "sources")
 ALLOWED = set(REQUIRED) | {"alternates", "keywords", "facts", "valid_from", "valid_until", "regions", "related"}
-SOURCE_FIELDS = {"title", "number", "issuer", "date", "url", "notes"}
+SOURCE_FIELDS = {"title", "number", "issuer", "date", "url", "notes", "district", "cite"}
+PERMANENT = "permanent"
 REGION_FIELDS = {"extra", "answer", "department"}
 
 
@@ -113,13 +114,15 @@ def _parse_entry(raw: Any, file: str, index: int, p: _Problems) -> FaqEntry | No
         if value is None:
             p.add(file, eid, name, "应为非空文本组成的列表")
         lists[name] = value or []
+    permanent = str(raw.get("valid_until") or "").strip() == PERMANENT
     dates: dict[str, dt.date | None] = {"valid_from": None, "valid_until": None}
     for name in dates:
-        if raw.get(name) not in (None, ""):
-            try:
-                dates[name] = _date(raw[name])
-            except ValueError:
-                p.add(file, eid, name, f"日期无效: {raw[name]!r}（应为 YYYY-MM-DD）")
+        if raw.get(name) in (None, "") or (name == "valid_until" and permanent):
+            continue
+        try:
+            dates[name] = _date(raw[name])
+        except ValueError:
+            p.add(file, eid, name, f"日期无效: {raw[name]!r}（应为 YYYY-MM-DD，长期有效的规定写 permanent）")
     if dates["valid_from"] and dates["valid_until"] and dates["valid_from"] > dates["valid_until"]:
         p.add(file, eid, "valid_until", "早于 valid_from")
     sources = _parse_sources(raw.get("sources"), file, eid, p)
@@ -138,6 +141,7 @@ def _parse_entry(raw: Any, file: str, index: int, p: _Problems) -> FaqEntry | No
         facts=tuple(lists["facts"]),
         valid_from=dates["valid_from"],
         valid_until=dates["valid_until"],
+        permanent=permanent,
         regions=regions,
         related=tuple(lists["related"]),
         file=file,
@@ -165,6 +169,14 @@ def _parse_sources(raw: Any, file: str, eid: str, p: _Problems) -> list[Source]:
             except ValueError:
                 p.add(file, eid, f"{where}.date", f"日期无效: {src['date']!r}")
 
+        district = str(src.get("district") or "").strip() or None
+        if district is not None and district not in DISTRICTS:
+            p.add(file, eid, f"{where}.district", f"未知区县 {district}（可用: {'、'.join(DISTRICTS)}）")
+        cite = src.get("cite", True)
+        if not isinstance(cite, bool):
+            p.add(file, eid, f"{where}.cite", "应为 true 或 false")
+            cite = True
+
         def text(name: str, src: dict[str, Any] = src) -> str | None:
             value = src.get(name)
             return str(value).strip() if value not in (None, "") else None
@@ -177,6 +189,8 @@ def _parse_sources(raw: Any, file: str, eid: str, p: _Problems) -> list[Source]:
                 date=date,
                 url=text("url"),
                 notes=text("notes"),
+                district=district,
+                cite=cite,
             )
         )
     return out

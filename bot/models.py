@@ -56,7 +56,11 @@ class Outgoing:
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """A policy document an answer rests on."""
+    """A document an answer rests on.
+
+    `district` set: shown in the 依据 line only to users of that district. `cite` False: evidence for facts and
+    figures only (internal material, news commentary), never shown to users.
+    """
 
     title: str
     number: str | None = None
@@ -64,11 +68,18 @@ class Source:
     date: dt.date | None = None
     url: str | None = None
     notes: str | None = None
+    district: str | None = None
+    cite: bool = True
 
-    def cite(self) -> str:
-        """《title》（文号，date） in the form a Chinese reader expects."""
-        extra = "，".join(x for x in (self.number, self.date.isoformat() if self.date else None) if x)
+    def citation(self) -> str:
+        """《title》（文号，issuer，date） in the form a Chinese reader expects."""
+        date = self.date.isoformat() if self.date else None
+        extra = "，".join(x for x in (self.number, self.issuer, date) if x)
         return f"《{self.title}》" + (f"（{extra}）" if extra else "")
+
+    def shown_to(self, district: str | None) -> bool:
+        """Whether a user of `district` (None: unknown) sees this source in the 依据 line."""
+        return self.cite and (self.district is None or self.district == district)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +105,8 @@ class FaqEntry:
     keywords: tuple[str, ...] = ()
     facts: tuple[str, ...] = ()
     valid_from: dt.date | None = None
-    valid_until: dt.date | None = None
+    valid_until: dt.date | None = None  # last day the policy applies; None when `permanent`
+    permanent: bool = False  # a standing rule with no end date (a law); never expires
     regions: dict[str, RegionVariant] = field(default_factory=dict)
     related: tuple[str, ...] = ()
     file: str = ""
@@ -112,8 +124,13 @@ class FaqEntry:
         variant = self.regions.get(district or "")
         return variant.department if variant and variant.department else self.department
 
+    def citable_sources(self, district: str | None) -> tuple[Source, ...]:
+        """The sources a user of `district` sees as 依据: general ones plus their own district's."""
+        return tuple(s for s in self.sources if s.shown_to(district))
+
     def expired_on(self, today: dt.date) -> bool:
-        return self.valid_until is not None and self.valid_until < today
+        """True once `today` is past valid_until; a permanent rule never expires."""
+        return not self.permanent and self.valid_until is not None and self.valid_until < today
 
 
 class Outcome(StrEnum):
