@@ -9,9 +9,11 @@ from bot.models import FaqEntry
 
 def format_validity(entry: FaqEntry, today: dt.date) -> str | None:
     """One line on the policy period; says plainly when it has expired as of `today`; none for a standing rule."""
+    start = entry.valid_from.isoformat() if entry.valid_from else "发布之日"
+    if entry.end_unknown:
+        return f"有效期：{start} 起；截止日期未查到，现在是否仍在执行请向负责部门确认"
     if entry.permanent or not entry.valid_until:
         return None
-    start = entry.valid_from.isoformat() if entry.valid_from else "发布之日"
     line = f"有效期：{start} 至 {entry.valid_until.isoformat()}"
     if entry.expired_on(today):
         line += "（该政策已到期，以上为当时的规定，仅供参考；现行规定请咨询负责部门）"
@@ -24,7 +26,8 @@ def format_sources(entry: FaqEntry, district: str | None) -> str:
     """The 依据 line: the documents this user may see, or who to ask when there is none."""
     sources = entry.citable_sources(district)
     if not sources:
-        return f"依据：具体文件请向{entry.department_for(district)}咨询"
+        department = entry.department_for(district).replace("；", "或")
+        return f"依据：暂无可向您引用的公开文件，请向{department}咨询"
     return "依据：" + "；".join(s.citation() for s in sources)
 
 

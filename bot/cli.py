@@ -220,6 +220,9 @@ def faq_report(settings: Settings, catalogue: Path | None) -> tuple[list[str], l
     expired = [e.id for e in kb.entries.values() if e.expired_on(today)]
     if expired:
         infos.append(f"{len(expired)} 个条目的政策有效期已于 {today} 前到期（回答中会注明）: {', '.join(expired)}")
+    unknown = [e.id for e in kb.entries.values() if e.end_unknown]
+    if unknown:
+        infos.append(f"{len(unknown)} 个条目的截止日期未查到（回答中请用户向负责部门确认）: {', '.join(unknown)}")
     if weak:
         infos.append(f"{weak} 个问法未被直接回答（给出候选或转人工），可考虑调整")
     n_alt = sum(len(e.alternates) for e in kb.entries.values())

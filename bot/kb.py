@@ -33,7 +33,9 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
 REQUIRED = ("id", "category", "question", "answer", "department", "sources")
 ALLOWED = set(REQUIRED) | {"alternates", "keywords", "facts", "valid_from", "valid_until", "regions", "related"}
 SOURCE_FIELDS = {"title", "number", "issuer", "date", "url", "notes", "district", "cite"}
-PERMANENT = "permanent"
+PERMANENT = "permanent"  # valid_until of a standing rule (a law): no end date, no expiry note
+UNKNOWN = "unknown"  # valid_until when no source confirms the end date (say less, never guess one)
+MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
 REGION_FIELDS = {"extra", "answer", "department"}
 
 
@@ -114,17 +116,7 @@ def _parse_entry(raw: Any, file: str, index: int, p: _Problems) -> FaqEntry | No
         if value is None:
             p.add(file, eid, name, "应为非空文本组成的列表")
         lists[name] = value or []
-    permanent = str(raw.get("valid_until") or "").strip() == PERMANENT
-    dates: dict[str, dt.date | None] = {"valid_from": None, "valid_until": None}
-    for name in dates:
-        if raw.get(name) in (None, "") or (name == "valid_until" and permanent):
-            continue
-        try:
-            dates[name] = _date(raw[name])
-        except ValueError:
-            p.add(file, eid, name, f"日期无效: {raw[name]!r}（应为 YYYY-MM-DD，长期有效的规定写 permanent）")
-    if dates["valid_from"] and dates["valid_until"] and dates["valid_from"] > dates["valid_until"]:
-        p.add(file, eid, "valid_until", "早于 valid_from")
+    validity = _parse_validity(raw, file, eid, p)
     sources = _parse_sources(raw.get("sources"), file, eid, p)
     regions = _parse_regions(raw.get("regions"), file, eid, p)
     if len(p.items) > errors_before:
@@ -139,13 +131,40 @@ def _parse_entry(raw: Any, file: str, index: int, p: _Problems) -> FaqEntry | No
         alternates=tuple(lists["alternates"]),
         keywords=tuple(lists["keywords"]),
         facts=tuple(lists["facts"]),
-        valid_from=dates["valid_from"],
-        valid_until=dates["valid_until"],
-        permanent=permanent,
+        valid_from=validity.valid_from,
+        valid_until=validity.valid_until,
+        permanent=validity.word == PERMANENT,
+        end_unknown=validity.word == UNKNOWN,
         regions=regions,
         related=tuple(lists["related"]),
         file=file,
     )
+
+
+@dataclass(frozen=True)
+class _Validity:
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+    word: str  # "permanent", "unknown", or "" when valid_until is a date
+
+
+def _parse_validity(raw: dict[str, Any], file: str, eid: str, p: _Problems) -> _Validity:
+    """valid_from (optional date) and valid_until (required: a date, `permanent` or `unknown`)."""
+    word = str(raw.get("valid_until") or "").strip()
+    if not word:
+        p.add(file, eid, "valid_until", "缺少：填写截止日期 YYYY-MM-DD；长期有效的规定写 permanent，查不到写 unknown")
+    dates: dict[str, dt.date | None] = {"valid_from": None, "valid_until": None}
+    for name in dates:
+        if raw.get(name) in (None, "") or (name == "valid_until" and word in (PERMANENT, UNKNOWN)):
+            continue
+        try:
+            dates[name] = _date(raw[name])
+        except ValueError:
+            words = "；长期有效的规定写 permanent，查不到写 unknown" if name == "valid_until" else ""
+            p.add(file, eid, name, f"日期无效: {raw[name]!r}（应为 YYYY-MM-DD{words}）")
+    if dates["valid_from"] and dates["valid_until"] and dates["valid_from"] > dates["valid_until"]:
+        p.add(file, eid, "valid_until", "早于 valid_from")
+    return _Validity(dates["valid_from"], dates["valid_until"], word if word in (PERMANENT, UNKNOWN) else "")
 
 
 def _parse_sources(raw: Any, file: str, eid: str, p: _Problems) -> list[Source]:
@@ -162,12 +181,13 @@ def _parse_sources(raw: Any, file: str, eid: str, p: _Problems) -> list[Source]:
             continue
         for name in sorted(set(src) - SOURCE_FIELDS):
             p.add(file, eid, f"{where}.{name}", "未知字段")
-        date = None
+        date, month_only = None, False
         if src.get("date") not in (None, ""):
+            month_only = bool(MONTH_RE.match(str(src["date"]).strip()))
             try:
-                date = _date(src["date"])
+                date = _date(f"{str(src['date']).strip()}-01" if month_only else src["date"])
             except ValueError:
-                p.add(file, eid, f"{where}.date", f"日期无效: {src['date']!r}")
+                p.add(file, eid, f"{where}.date", f"日期无效: {src['date']!r}（应为 YYYY-MM-DD，只知月份写 YYYY-MM）")
 
         district = str(src.get("district") or "").strip() or None
         if district is not None and district not in DISTRICTS:
@@ -176,6 +196,8 @@ def _parse_sources(raw: Any, file: str, eid: str, p: _Problems) -> list[Source]:
         if not isinstance(cite, bool):
             p.add(file, eid, f"{where}.cite", "应为 true 或 false")
             cite = True
+        if "；" in str(src["title"]) or ";" in str(src["title"]):
+            p.add(file, eid, f"{where}.title", "一个来源只写一个文件标题；多个文件请分列多个来源")
 
         def text(name: str, src: dict[str, Any] = src) -> str | None:
             value = src.get(name)
@@ -191,6 +213,7 @@ def _parse_sources(raw: Any, file: str, eid: str, p: _Problems) -> list[Source]:
                 notes=text("notes"),
                 district=district,
                 cite=cite,
+                month_only=month_only,
             )
         )
     return out

@@ -54,6 +54,9 @@ class Outgoing:
     ticket_number: str | None = None
 
 
+_COUNT = {4: "四", 5: "五", 6: "六", 7: "七", 8: "八", 9: "九"}
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """A document an answer rests on.
@@ -65,16 +68,25 @@ class Source:
     title: str
     number: str | None = None
     issuer: str | None = None
-    date: dt.date | None = None
+    date: dt.date | None = None  # the document's own date; the 1st of the month when only the month is known
     url: str | None = None
     notes: str | None = None
     district: str | None = None
     cite: bool = True
+    month_only: bool = False  # `date: 2020-03`: the day is not known
+
+    @property
+    def date_text(self) -> str:
+        """The date as printed: 2020-03-02, or 2020-03 when only the month is known, or ''."""
+        if self.date is None:
+            return ""
+        return self.date.isoformat()[:7] if self.month_only else self.date.isoformat()
 
     def citation(self) -> str:
-        """《title》（文号，issuer，date） in the form a Chinese reader expects."""
-        date = self.date.isoformat() if self.date else None
-        extra = "，".join(x for x in (self.number, self.issuer, date) if x)
+        """《title》（文号，issuer，date） in the form a Chinese reader expects; 4+ issuers read 甲等四部门."""
+        issuers = (self.issuer or "").split()
+        issuer = f"{issuers[0]}等{_COUNT[len(issuers)]}部门" if len(issuers) in _COUNT else self.issuer
+        extra = "，".join(x for x in (self.number, issuer, self.date_text) if x)
         return f"《{self.title}》" + (f"（{extra}）" if extra else "")
 
     def shown_to(self, district: str | None) -> bool:
@@ -105,8 +117,9 @@ class FaqEntry:
     keywords: tuple[str, ...] = ()
     facts: tuple[str, ...] = ()
     valid_from: dt.date | None = None
-    valid_until: dt.date | None = None  # last day the policy applies; None when `permanent`
+    valid_until: dt.date | None = None  # last day the policy applies; None when permanent or end_unknown
     permanent: bool = False  # a standing rule with no end date (a law); never expires
+    end_unknown: bool = False  # no source confirms when it ended: the answer says so instead of a date
     regions: dict[str, RegionVariant] = field(default_factory=dict)
     related: tuple[str, ...] = ()
     file: str = ""

@@ -20,7 +20,7 @@ def numbers(text: str) -> set[float]:
 def evidence(entry: FaqEntry) -> set[float]:
     parts = [*entry.facts, str(entry.valid_from or ""), str(entry.valid_until or "")]
     for s in entry.sources:
-        parts += [s.title, s.number or "", s.notes or "", str(s.date or "")]
+        parts += [s.title, s.number or "", s.notes or "", s.date_text]
     return numbers(" ".join(parts).replace("-", " "))
 
 

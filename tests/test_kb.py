@@ -14,6 +14,7 @@ GOOD = """
   answer: 答案一
   department: 区人社局
   sources: [{title: 文件一, number: 某〔2020〕1号, date: 2020-02-20}]
+  valid_until: permanent
   related: [a.two]
 - id: a.two
   category: 社会保险
@@ -52,6 +53,12 @@ def test_valid_file_loads(tmp_path: Path) -> None:
         ),
         (("上街区: {extra", "金水区: {extra"), "a.yaml: 条目 a.two: 字段 regions.金水区: 未知区县"),
         (("alternates: [问法一]", "alternate: [问法一]"), "a.yaml: 条目 a.one: 字段 alternate: 未知字段"),
+        (("  valid_until: permanent\n", ""), "a.yaml: 条目 a.one: 字段 valid_until: 缺少"),
+        (("valid_until: permanent", "valid_until: forever"), "a.yaml: 条目 a.one: 字段 valid_until: 日期无效"),
+        (("{title: 文件二}", "{title: 文件二, district: 金水区}"), "a.yaml: 条目 a.two: 字段 sources[1].district"),
+        (("{title: 文件二}", "{title: 文件二, cite: 否}"), "a.yaml: 条目 a.two: 字段 sources[1].cite: 应为 true"),
+        (("{title: 文件二}", "{title: 文件二；文件三}"), "a.yaml: 条目 a.two: 字段 sources[1].title: 一个来源"),
+        (("date: 2020-02-20", "date: 2020-13"), "a.yaml: 条目 a.one: 字段 sources[1].date: 日期无效"),
     ],
 )
 def test_errors_name_file_entry_and_field(tmp_path: Path, change: tuple[str, str], message: str) -> None:
@@ -70,3 +77,18 @@ def test_override_must_point_to_an_entry(tmp_path: Path) -> None:
     write(tmp_path, "问题三: a.nine\n", "overrides.yaml")
     with pytest.raises(KbError, match=r"overrides\.yaml: 条目 问题三: 指向不存在的条目 a\.nine"):
         load(tmp_path)
+
+
+def test_validity_is_a_date_permanent_or_unknown(tmp_path: Path) -> None:
+    kb = load(write(tmp_path, GOOD + GOOD.replace("a.one", "a.three").replace("a.two", "a.four").replace(
+        "valid_until: permanent", "valid_until: unknown")))  # fmt: skip
+    one, two, three = kb.entries["a.one"], kb.entries["a.two"], kb.entries["a.three"]
+    assert (one.permanent, one.end_unknown, one.valid_until) == (True, False, None)
+    assert (two.permanent, two.end_unknown, str(two.valid_until)) == (False, False, "2020-06-30")
+    assert (three.permanent, three.end_unknown, three.valid_until) == (False, True, None)
+
+
+def test_sources_carry_district_cite_and_a_month_only_date(tmp_path: Path) -> None:
+    text = GOOD.replace("{title: 文件二}", "{title: 文件二, district: 上街区, cite: false, date: 2020-03}")
+    source = load(write(tmp_path, text)).entries["a.two"].sources[0]
+    assert (source.district, source.cite, source.month_only, source.date_text) == ("上街区", False, True, "2020-03")
