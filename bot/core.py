@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.answer_text import format_answer
 from bot.config import TZ
+from bot.intake import GREETING_RE, SMALLTALK_RE, bare, is_junk, join_questions, split_questions
 from bot.kb import KnowledgeBase
 from bot.matcher import Matcher
-from bot.models import DISTRICTS, Candidate, FaqEntry, Incoming, Option, Outcome, Outgoing, Ticket
+from bot.models import DISTRICTS, Candidate, FaqEntry, Incoming, Match, Option, Outcome, Outgoing, Ticket
 from bot.store.base import Exchange, NewTicket, Store, UserState
 from bot.text import fold
 from bot.tickets import SATISFACTION, Change, TicketError, TicketNotFound, TicketPolicy, format_due
@@ -26,6 +26,7 @@ from bot.tickets import rate as rate_change
 logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500  # what the matcher reads of one message; the whole text is still recorded
+MAX_PARTS = 3  # questions of one message answered one by one; any further ones go to a person
 OTHER_DISTRICT = "其他"
 HUMAN_WORDS = ("转人工", "人工客服", "人工服务", "找人工", "人工", "客服", "真人")
 HELP_WORDS = (
@@ -45,15 +46,15 @@ STATUS_WORDS = ("/status", "查询工单", "我的工单", "工单查询", "工�
 TOPIC_WORDS = ("/topics", "政策目录", "问题目录", "目录", "分类", "常见问题")
 DISTRICT_WORDS = ("/district", "切换区县", "选择区县", "修改区县", "更换区县", "区县")
 START_WORDS = ("/start", "开始", "subscribe")
-_SMALLTALK_RE = re.compile(
-    r"(好的|好滴|好|嗯|哦|噢|ok|okay|收到|明白了|明白|知道了|了解了|懂了|行|可以|谢谢|谢|你|您|了|啊|呀|哈|的|再见|拜拜|bye|没事了|没有了|没了|\s)+"
-)
-_GREETING_RE = re.compile(r"(你好|您好|在吗|在不在|hello|hi|早上好|下午好|晚上好|有人吗)")
-_DIGITS_RE = re.compile(r"^\s*(\d{1,2})\s*$")
 _DISTRICT_ALIASES = {"二七": "二七区", "上街": "上街区", "中牟": "中牟县"}
 
 NONTEXT_REPLY = "抱歉，我暂时只能读懂文字消息。请用文字描述您的问题，例如“社保费能缓缴吗”；需要人工帮助请回复“转人工”。"
 EMPTY_REPLY = "您好，请用一句话描述您想咨询的复工复产政策问题，例如“稳岗返还怎么申请”。"
+JUNK_REPLY = (
+    "😊 我是复工复产政策咨询助手，只能解答惠企政策问题。请直接输入您想咨询的问题，"
+    "例如“社保费能缓缴吗”“稳岗返还怎么申请”；回复“政策目录”可按类别浏览。"
+)
+NO_MENU_REPLY = "现在没有可选的编号。请直接输入您的问题，例如“社保费能缓缴吗”；回复“政策目录”可按类别浏览。"
 WELCOME = (
     "您好！我是复工复产政策咨询助手，可以解答社保减免缓缴、稳岗返还、用工补贴、劳动关系、税费、"
     "房租水电气、复工防疫等惠企政策问题。\n请先选择您企业所在的区县，以便按本区县口径答复："
@@ -77,6 +78,16 @@ class Turn:
     score: float | None = None
     candidates: tuple[Candidate, ...] = ()
     ticket: Ticket | None = None
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One question of a message with several, numbered as the user reads them, and the matcher's decision."""
+
+    n: int
+    question: str
+    match: Match
+    beyond: bool = False  # past MAX_PARTS: not matched, handed to a person
 
 
 def numbered(options: tuple[Option, ...]) -> list[Option]:
@@ -120,8 +131,8 @@ class Assistant:
         if inc.district in (*DISTRICTS, OTHER_DISTRICT):
             user.district = None if inc.district == OTHER_DISTRICT else inc.district
         turn = self._dispatch(inc, user, at)
-        shown = [o.action for r in turn.replies for o in numbered(r.options)]
-        user.state["options"] = shown
+        if turn.outcome != "junk":  # junk leaves an open menu open: "👌" and then "1" still picks
+            user.state["options"] = [o.action for r in turn.replies for o in numbered(r.options)]
         exchange = Exchange(
             incoming=inc,
             at=at,
@@ -150,13 +161,15 @@ class Assistant:
         text = inc.text.strip()
         if not text:
             return self._say(inc, "empty", EMPTY_REPLY)
-        picked = _DIGITS_RE.match(text)
+        choice = bare(text)  # "1", "１", "1。" and "1️⃣" all pick the first option
         options = user.state.get("options") or []
-        if picked and 1 <= int(picked.group(1)) <= len(options):
-            return self._action(inc, options[int(picked.group(1)) - 1], user, at)
+        if choice.isdecimal() and 1 <= int(choice) <= len(options):
+            return self._action(inc, options[int(choice) - 1], user, at)
         command = self._command(inc, text, user, at)
         if command is not None:
             return command
+        if is_junk(text):
+            return self._junk(inc, text, len(options))
         self._remember_district(text, user)
         return self._question(inc, text, user, at)
 
@@ -184,11 +197,21 @@ class Assistant:
             return self._rate(inc, None, word, at)
         if word.startswith("/"):
             return self._say(inc, "unknown_command", "抱歉，没有这个命令。" + HELP_TEXT)
-        if not _SMALLTALK_RE.sub("", _GREETING_RE.sub("", word)):
-            if _GREETING_RE.search(word):
+        talk = bare(word)  # "谢谢🙏" is thanks too
+        if talk and not SMALLTALK_RE.sub("", GREETING_RE.sub("", talk)):
+            if GREETING_RE.search(talk):
                 return self._say(inc, "greeting", "您好！请直接输入您想咨询的复工复产政策问题。")
-            return self._say(inc, "thanks", "不客气！还有其他问题可以随时问我。")
+            if "谢" in talk:
+                return self._say(inc, "thanks", "不客气！还有其他问题可以随时问我。")
+            return self._say(inc, "thanks", "好的。还有其他问题可以随时问我。")
         return None
+
+    def _junk(self, inc: Incoming, text: str, menu: int) -> Turn:
+        """A friendly word for a message with nothing to answer; recorded as junk, never a ticket or a gap."""
+        if bare(text).isdigit():
+            hint = f"请回复列表中的编号（1–{menu}），或直接输入您的问题。" if menu else NO_MENU_REPLY
+            return self._say(inc, "junk", hint)
+        return self._say(inc, "junk", JUNK_REPLY)
 
     def _say(self, inc: Incoming, outcome: str, text: str, options: tuple[Option, ...] = ()) -> Turn:
         return Turn(outcome, [Outgoing(inc.address, text, options)])
@@ -229,6 +252,9 @@ class Assistant:
     # ---- questions, answers and tickets ------------------------------------------------------------------
 
     def _question(self, inc: Incoming, text: str, user: UserState, at: dt.datetime) -> Turn:
+        parts = split_questions(text)
+        if len(parts) > 1 and (turn := self._questions(inc, text, parts, user, at)) is not None:
+            return turn
         match = self.matcher.match(text[:MAX_QUESTION_CHARS])
         user.state["last_question"] = text
         if match.outcome is Outcome.ANSWER and match.id:
@@ -251,6 +277,94 @@ class Assistant:
         turn = self._open_ticket(inc, text, user, at, match.candidates)
         turn.score = match.score
         return turn
+
+    def _questions(self, inc: Incoming, text: str, parts: list[str], user: UserState, at: dt.datetime) -> Turn | None:
+        """Several questions in one message: each answered or suggested for, the rest in one ticket.
+
+        None when the parts all lead to one entry: they were one question after all, answered as a whole.
+        """
+        decided = self._decide_parts(parts)
+        if len(decided) == 1:
+            return None
+        settled = all(p.match.outcome is Outcome.ANSWER for p in decided)
+        misses = user.state["misses"] = 0 if settled else int(user.state.get("misses") or 0) + 1
+        answered = [p for p in decided if p.match.outcome is Outcome.ANSWER and p.match.id]
+        suggested = [p for p in decided if p.match.outcome is Outcome.SUGGEST and misses < 2]
+        handed = [p for p in decided if p not in answered and p not in suggested]
+        replies = [self._part_answer(inc, p, user) for p in answered]
+        ticket, notice = self._hand_over(inc, text, handed, user, at) if handed else (None, "")
+        if suggested:
+            replies.append(self._part_suggestions(inc, notice, suggested))
+            user.state["last_question"] = join_questions([p.question for p in suggested])
+        elif ticket:
+            replies.append(Outgoing(inc.address, notice, ticket_number=ticket.number))
+        else:
+            user.state["last_question"] = text
+        first = replies[0]
+        replies[0] = replace(first, text=f"您一共问了{len(decided)}个问题，分别回复如下。\n\n{first.text}")
+        deciding = (handed or suggested or answered)[0].match
+        return Turn(
+            "escalate" if ticket else "suggest" if suggested else "answer",
+            replies,
+            faq_id=answered[0].match.id if answered else None,
+            score=deciding.score,
+            candidates=deciding.candidates,
+            ticket=ticket,
+        )
+
+    def _decide_parts(self, parts: list[str]) -> list[_Part]:
+        """The matcher's decision for each of the first MAX_PARTS parts; any further part is left to a person.
+
+        Parts about one entry are one question: those it answers, and a suggested part whose candidates include
+        it ("……稳岗返还？返还金额怎么计算？"), since its answer is already given.
+        """
+        matched = [(q, self.matcher.match(q[:MAX_QUESTION_CHARS])) for q in parts[:MAX_PARTS]]
+        answered = {m.id for _, m in matched if m.id}
+        groups: dict[str, list[str]] = {}
+        decisions: dict[str, Match] = {}
+        for i, (question, match) in enumerate(matched):
+            near = (c.id for c in match.candidates if match.outcome is Outcome.SUGGEST and c.id in answered)
+            key = match.id or next(near, f"#{i}")
+            groups.setdefault(key, []).append(question)
+            if match.id == key or key not in decisions:
+                decisions[key] = match
+        decided = [_Part(n, join_questions(groups[k]), decisions[k]) for n, k in enumerate(groups, 1)]
+        rest = parts[MAX_PARTS:]
+        return decided + [
+            _Part(n, q, Match(Outcome.ESCALATE), beyond=True) for n, q in enumerate(rest, len(decided) + 1)
+        ]
+
+    def _part_answer(self, inc: Incoming, part: _Part, user: UserState) -> Outgoing:
+        """One part's answer, headed by the part; no numbered follow-ups, so the one numbered list stays clear."""
+        entry = self.kb.entries[str(part.match.id)]
+        user.state["last_answer"] = entry.id
+        text = f"问题{part.n}：{part.question}\n{format_answer(entry, user.district, self.today())}"
+        feedback = (
+            Option("👍有帮助", f"feedback:up:{entry.id}", "feedback"),
+            Option("👎没帮助", f"feedback:down:{entry.id}", "feedback"),
+        )
+        return Outgoing(inc.address, text, feedback)
+
+    def _part_suggestions(self, inc: Incoming, notice: str, suggested: list[_Part]) -> Outgoing:
+        """Suggestions for the parts without a sure answer, in one numbered list after any ticket notice."""
+        lines, options = [notice] if notice else [], []
+        for part in suggested:
+            lines.append(f"问题{part.n}「{part.question}」没有找到完全对应的答案，您想问的是下面哪一个？")
+            tag = f"（问题{part.n}）" if len(suggested) > 1 else ""
+            options += [Option(tag + self.kb.entries[c.id].question, f"pick:{c.id}") for c in part.match.candidates]
+        lines[-1] += "都不是请回复“转人工”。"
+        return Outgoing(inc.address, "\n".join(lines), (*options, Option("都不是，转人工", "human", "human")))
+
+    def _hand_over(
+        self, inc: Incoming, text: str, handed: list[_Part], user: UserState, at: dt.datetime
+    ) -> tuple[Ticket, str]:
+        """One ticket whose question is just the parts a person must answer; the notice names them."""
+        question = join_questions([p.question for p in handed])
+        ticket = self._ticket(inc, question, user, at, handed[0].match.candidates, message=text)
+        parts = "、".join(f"问题{p.n}「{p.question}」" for p in handed)
+        lead = f"{parts}需要工作人员答复，已{'一并' if len(handed) > 1 else ''}转交处理"
+        beyond = f"一次最多逐一答复{MAX_PARTS}个问题。\n" if any(p.beyond for p in handed) else ""
+        return ticket, beyond + handed_over(ticket, lead)
 
     def _answer(self, inc: Incoming, entry: FaqEntry, user: UserState) -> Turn:
         user.state["last_answer"] = entry.id
@@ -298,6 +412,24 @@ class Assistant:
     def _open_ticket(
         self, inc: Incoming, question: str, user: UserState, at: dt.datetime, candidates: tuple[Candidate, ...]
     ) -> Turn:
+        ticket = self._ticket(inc, question, user, at, candidates)
+        text = handed_over(ticket, "您的问题已转交工作人员处理")
+        return Turn("escalate", [Outgoing(inc.address, text, ticket_number=ticket.number)], ticket=ticket,
+                    candidates=candidates)  # fmt: skip
+
+    def _ticket(
+        self,
+        inc: Incoming,
+        question: str,
+        user: UserState,
+        at: dt.datetime,
+        candidates: tuple[Candidate, ...],
+        message: str | None = None,
+    ) -> Ticket:
+        """Open a ticket; `message`, when the question is only part of it, is added to the context staff read."""
+        context = self.store.recent_turns(inc.address)
+        if message:
+            context.append({"direction": "in", "text": message})
         top = self.kb.entries.get(candidates[0].id) if candidates else None
         tier, department = self.policy.classify(top, user.district)
         ticket = self.store.open_ticket(
@@ -313,20 +445,13 @@ class Assistant:
                 candidates=candidates,
                 category=top.category if top else None,
                 department=department,
-                context=tuple(self.store.recent_turns(inc.address)),
+                context=tuple(context),
                 tier=tier,
                 due_at=self.policy.due(at, tier),
             )
         )
         user.state.update(misses=0, last_question=None, awaiting_human=False)
-        text = (
-            f"您的问题已转交工作人员处理，工单号：{ticket.number}。\n"
-            f"承办：{ticket.department}（{ticket.tier}类）。"
-            + (f"预计在{format_due(ticket.due_at)}前答复" if ticket.due_at else "工作人员会尽快答复")
-            + "（按工作日计算，节假日顺延），答复将直接发送到本对话；回复“查询工单”可查看进度。"
-        )
-        return Turn("escalate", [Outgoing(inc.address, text, ticket_number=ticket.number)], ticket=ticket,
-                    candidates=candidates)  # fmt: skip
+        return ticket
 
     # ---- button / number actions -------------------------------------------------------------------------
 
@@ -360,6 +485,16 @@ class Assistant:
                         faq_id=faq_id)  # fmt: skip
         logger.warning("unknown action %r from %s", action, inc.address.channel)
         return self._say(inc, "unknown_action", "抱歉，这个选项已失效，请直接输入您的问题。")
+
+
+def handed_over(ticket: Ticket, lead: str) -> str:
+    """What the enterprise reads when a ticket is opened: its number, who handles it and by when."""
+    return (
+        f"{lead}，工单号：{ticket.number}。\n"
+        f"承办：{ticket.department}（{ticket.tier}类）。"
+        + (f"预计在{format_due(ticket.due_at)}前答复" if ticket.due_at else "工作人员会尽快答复")
+        + "（按工作日计算，节假日顺延），答复将直接发送到本对话；回复“查询工单”可查看进度。"
+    )
 
 
 def _own(inc: Incoming, decide: Callable[[Ticket], Change]) -> Callable[[Ticket], Change]:

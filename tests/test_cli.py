@@ -31,7 +31,7 @@ def test_ask_answers_with_district_wording(tmp_path: Path) -> None:
 
 
 def test_ask_escalates_into_a_ticket_that_survives(tmp_path: Path) -> None:
-    first = run(["ask", "今天郑州天气怎么样"], tmp_path)
+    first = run(["ask", "社保卡丢了去哪里补办"], tmp_path)
     assert "工单号：FG" in first.stdout, first.stderr
     status = run(["ask", "查询工单"], tmp_path)
     assert "待认领" in status.stdout

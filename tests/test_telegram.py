@@ -281,7 +281,7 @@ def test_escalation_card_reply_and_satisfaction(bot: Bot, store: SqlStore) -> No
 
 
 def test_an_update_delivered_twice_creates_one_ticket(bot: Bot, store: SqlStore, db_url: str) -> None:
-    update = bot.users.message(USER, "今天郑州天气怎么样")
+    update = bot.users.message(USER, "社保卡丢了去哪里补办")
     bot.send(dict(update))
     bot.send(dict(update))  # the same message again, in a new update (as after a crash before confirming)
     replies = bot.fake.sent("sendMessage", USER)
@@ -290,7 +290,7 @@ def test_an_update_delivered_twice_creates_one_ticket(bot: Bot, store: SqlStore,
 
 
 def test_a_non_staff_user_cannot_answer(bot: Bot, store: SqlStore) -> None:
-    number = ticket_number(bot.say("今天郑州天气怎么样"))
+    number = ticket_number(bot.say("社保卡丢了去哪里补办"))
     (refusal,) = bot.say(f"/answer {number} 随便答一下", user=OTHER_USER)
     assert refusal.text == REFUSAL
     assert store.tickets_of("telegram", str(USER))[0].status is TicketStatus.OPEN
@@ -299,7 +299,7 @@ def test_a_non_staff_user_cannot_answer(bot: Bot, store: SqlStore) -> None:
 
 
 def test_a_configured_staff_user_answers_by_command_in_a_private_chat(bot: Bot, store: SqlStore) -> None:
-    number = ticket_number(bot.say("今天郑州天气怎么样"))
+    number = ticket_number(bot.say("社保卡丢了去哪里补办"))
     (queue,) = bot.say("/queue", user=STAFF_USER)
     assert number in queue.text
     (done,) = bot.say(f"/answer {number} 今天晴，适合复工。", user=STAFF_USER)
@@ -321,7 +321,7 @@ def test_a_configured_staff_user_answers_by_command_in_a_private_chat(bot: Bot, 
 
 
 def test_card_buttons_claim_and_close(bot: Bot, store: SqlStore) -> None:
-    number = ticket_number(bot.say("今天郑州天气怎么样"))
+    number = ticket_number(bot.say("社保卡丢了去哪里补办"))
     card = bot.card(number)
     bot.press(card, "办结", user=GROUP_MEMBER)
     alert = bot.fake.sent("answerCallbackQuery")[-1]
@@ -362,7 +362,7 @@ def test_tickets_from_other_channels_get_cards_once(bot: Bot, assistant: Assista
 
 
 def test_overdue_tickets_are_announced_once(bot: Bot, clock: Clock) -> None:
-    number = ticket_number(bot.say("今天郑州天气怎么样"))
+    number = ticket_number(bot.say("社保卡丢了去哪里补办"))
     bot.card(number)
     assert bot.loop.run(bot.channel.desk.announce_overdue()) == 0
     clock.advance(days=10)
@@ -373,7 +373,7 @@ def test_overdue_tickets_are_announced_once(bot: Bot, clock: Clock) -> None:
 
 
 def test_the_monday_report_goes_to_the_staff_group_as_a_document(bot: Bot, clock: Clock) -> None:
-    bot.say("今天郑州天气怎么样")
+    bot.say("社保卡丢了去哪里补办")
     clock.now = dt.datetime(2020, 3, 23, 9, 0, tzinfo=TZ)  # the Monday after: the report covers 2020-W12
     bot.loop.run(bot.channel.desk.weekly_report())
     (doc,) = bot.fake.sent("sendDocument", STAFF_CHAT)

@@ -26,12 +26,12 @@ def feedback_down(kb: KnowledgeBase, data: WeekData) -> list[EntryCount]:
 
 
 def escalated_after_answer(kb: KnowledgeBase, data: WeekData) -> list[EntryCount]:
-    """Entries whose answer was followed (feedback aside) by the user's 转人工 request."""
+    """Entries whose answer was followed (feedback and junk aside) by the user's 转人工 request."""
     counter: Counter[str] = Counter()
     for chat in by_chat(data.turns):
         last_answer: str | None = None
         for t in chat:
-            if t.outcome in FEEDBACK:
+            if t.outcome in FEEDBACK or t.outcome == "junk":
                 continue
             if t.outcome == "escalate" and not t.is_question and last_answer:
                 counter[last_answer] += 1

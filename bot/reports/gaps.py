@@ -50,7 +50,8 @@ def by_chat(turns: list[Turn]) -> Iterator[list[Turn]]:
 def gap_items(data: WeekData) -> list[GapItem]:
     """Suggested or escalated questions, in time order, with the user's next step (pick or 转人工)."""
     items: list[GapItem] = []
-    for chat in by_chat(data.turns):
+    for whole in by_chat(data.turns):
+        chat = [t for t in whole if t.outcome != "junk"]  # "👌" between a suggestion and the pick says nothing
         for i, turn in enumerate(chat):
             if not turn.is_question or turn.outcome == "answer":
                 continue
@@ -59,7 +60,7 @@ def gap_items(data: WeekData) -> list[GapItem]:
             human = nxt is not None and nxt.outcome == "escalate" and not nxt.is_question
             ticket_id = turn.ticket_id or (nxt.ticket_id if human and nxt else None)
             text = turn.text.strip()
-            if not text and ticket_id in data.tickets:
+            if ticket_id in data.tickets:  # what a person had to answer: of several questions, only the unanswered
                 text = data.tickets[ticket_id].question
             name = data.names.get((turn.channel, turn.user_id or ""))
             items.append(GapItem(turn, text, name, picked, turn.outcome == "escalate" or human, ticket_id))
