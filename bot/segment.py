@@ -25,6 +25,7 @@ jieba.setLogLevel(logging.WARNING)
 
 _CJK_ONLY_RE = re.compile("[\u4e00-\u9fd5]+")  # jieba's Chinese range: blocks of it need no repair
 _HAS_CJK_RE = re.compile("[\u4e00-\u9fd5]")
+_PADDING = "\ue000"  # a private-use character: never inside the Chinese blocks jieba-rs is given
 GENERAL_MIN_FREQ = 30  # words rarer than this in jieba's dictionary are left out of ours: 4x faster start
 
 
@@ -65,6 +66,11 @@ class Segmenter:
         for word, count in self.freq.items():
             if count:
                 self._rust.add_word(word, count, None)
+        # jieba's add_word adds a re-added word's new count to its total without taking the old one off; jieba-rs
+        # sums the counts it holds. A padding word carries the difference, so both weigh routes by the same total.
+        surplus = self.total - sum(self.freq.values())
+        if surplus > 0:
+            self._rust.add_word(_PADDING, surplus, None)
 
     def lcut(self, text: str) -> list[str]:
         out: list[str] = []
