@@ -20,8 +20,13 @@ from bot.models import DISTRICTS, Address, Incoming, Outcome
 logger = logging.getLogger(__name__)
 
 
-def build_matcher(settings: Settings, kb: KnowledgeBase) -> Matcher:
-    return Matcher(kb, Thresholds(settings.answer_score, settings.margin, settings.suggest_score))
+def build_matcher(settings: Settings, kb: KnowledgeBase, semantic: bool = True) -> Matcher:
+    """The matcher; with the sentence-embedding model unless it is turned off, not wanted, or cannot load."""
+    from bot.semantic import load_embedder
+
+    embedder = load_embedder() if semantic and settings.semantic else None
+    thresholds = Thresholds(answer=settings.answer_score, margin=settings.margin, suggest=settings.suggest_score)
+    return Matcher(kb, thresholds, embedder=embedder, cache_dir=settings.embed_cache_dir)
 
 
 def build_assistant(settings: Settings, kb: KnowledgeBase | None = None) -> Any:
@@ -200,7 +205,7 @@ def default_catalogue() -> Path | None:
 def faq_report(settings: Settings, catalogue: Path | None) -> tuple[list[str], list[str]]:
     """(errors, infos) for `faq check`; raises KbError when the files themselves are invalid."""
     kb = load(settings.faq_dir)
-    matcher = build_matcher(settings, kb)
+    matcher = build_matcher(settings, kb, semantic=False)  # the checks are lexical; no need to load the model
     errors: list[str] = []
     infos: list[str] = []
     if catalogue is None:

@@ -17,7 +17,11 @@ def _context(settings: Settings) -> tuple[Any, Any, Any]:
     from bot.store import open_store
 
     kb = load(settings.faq_dir)
-    return open_store(settings.database_url, settings.ticket_prefix).engine, kb, build_matcher(settings, kb)
+    return (
+        open_store(settings.database_url, settings.ticket_prefix).engine,
+        kb,
+        build_matcher(settings, kb, semantic=False),
+    )
 
 
 def _week(settings: Settings, label: str | None) -> Any:

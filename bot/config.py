@@ -34,6 +34,10 @@ class Settings:
     margin: float = 7.0
     # MATCH_SUGGEST_SCORE=30 — lowest score offered as a suggestion; below it the question is escalated.
     suggest_score: float = 30.0
+    # MATCH_SEMANTIC=off — turn the sentence-embedding model off (lexical matching only); default on.
+    semantic: bool = True
+    # EMBED_CACHE_DIR=/var/cache/fugong-bot — where FAQ phrasing vectors are cached; default ~/.cache/fugong-bot.
+    embed_cache_dir: Path | None = None
     # TICKET_PREFIX=FG — prefix of ticket numbers such as FG20200321-0007.
     ticket_prefix: str = "FG"
     # LOG_LEVEL=INFO
@@ -126,6 +130,8 @@ class Settings:
             answer_score=num("MATCH_ANSWER_SCORE", defaults.answer_score),
             margin=num("MATCH_MARGIN", defaults.margin),
             suggest_score=num("MATCH_SUGGEST_SCORE", defaults.suggest_score),
+            semantic=_switch("MATCH_SEMANTIC", env.get("MATCH_SEMANTIC") or "on"),
+            embed_cache_dir=Path(env["EMBED_CACHE_DIR"]) if env.get("EMBED_CACHE_DIR") else None,
             ticket_prefix=env.get("TICKET_PREFIX") or defaults.ticket_prefix,
             log_level=(env.get("LOG_LEVEL") or defaults.log_level).upper(),
             staff_user_ids=frozenset(x.strip() for x in (env.get("STAFF_USER_IDS") or "").split(",") if x.strip()),
@@ -156,6 +162,15 @@ class Settings:
             wechat_api_base_url=env.get("WECHAT_API_BASE_URL") or defaults.wechat_api_base_url,
             wechat_threads=int(num("WECHAT_THREADS", defaults.wechat_threads)),
         )
+
+
+def _switch(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("on", "1", "true", "yes"):
+        return True
+    if value in ("off", "0", "false", "no"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected on or off")
 
 
 def _chat_id(raw: str | None) -> int | None:

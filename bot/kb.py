@@ -27,7 +27,7 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
     }
 
 
-SPECIAL_FILES = {"synonyms.yaml", "overrides.yaml", "out-of-scope.yaml"}
+SPECIAL_FILES = {"synonyms.yaml", "overrides.yaml", "out-of-scope.yaml", "intents.yaml"}
 ESCALATE = "escalate"
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
 REQUIRED = ("id", "category", "question", "answer", "department", "sources")
@@ -53,6 +53,7 @@ class KnowledgeBase:
     synonyms: dict[str, str] = field(default_factory=dict)  # variant → canonical
     overrides: dict[str, str | None] = field(default_factory=dict)  # question → entry id, None = escalate
     out_of_scope: tuple[str, ...] = ()  # phrasings we know we do not answer
+    intents: tuple[tuple[str, ...], ...] = ()  # groups of words that name what a question asks for (解除, 年报 …)
 
     @property
     def categories(self) -> list[str]:
@@ -329,9 +330,26 @@ def load(faq_dir: Path | str) -> KnowledgeBase:
     out_of_scope = _strings(oos_raw)
     if out_of_scope is None:
         p.add("out-of-scope.yaml", None, None, "应为问题文本列表")
+    intents = _load_intents(faq_dir / "intents.yaml", p)
     if p.items:
         raise KbError(p.items)
-    return KnowledgeBase(entries, synonyms, overrides, tuple(out_of_scope or ()))
+    return KnowledgeBase(entries, synonyms, overrides, tuple(out_of_scope or ()), intents)
+
+
+def _load_intents(path: Path, p: _Problems) -> tuple[tuple[str, ...], ...]:
+    """intents.yaml lists groups of words that name one kind of ask: `- [解除, 辞退, 开除]`."""
+    raw = _read_yaml(path, p) if path.exists() else []
+    if not isinstance(raw, list):
+        p.add(path.name, None, None, "应为词组列表，每组如 [解除, 辞退, 开除]")
+        return ()
+    groups = []
+    for i, group in enumerate(raw, 1):
+        words = _strings(group)
+        if not words:
+            p.add(path.name, f"#{i}", None, "每组应为非空文本列表")
+            continue
+        groups.append(tuple(words))
+    return tuple(groups)
 
 
 def catalogue_ids(path: Path) -> list[str]:

