@@ -1,105 +1,324 @@
-"""Matcher quality without touching the held-out sets: k-fold over the FAQ's own alternates, plus OOS.
+"""Matcher quality, measured so that no question is scored by thresholds tuned on it.
 
-    python bench/match_quality.py [--dev ../shared/dev-questions.jsonl] [--errors]
+    python bench/match_quality.py [--dev ../shared/dev-questions.jsonl] [--errors] [--tune]
 
-Each fold removes every k-th alternate from the index and asks it back, so the numbers say how the matcher
-does on phrasings it has never seen. Out-of-scope questions come from tests/data/oos-holdout.txt, which the
-index never contains. The dev set, when given, is scored the same way as ../shared/tools/eval_questions.py.
+Sets:
+- real questions (`tests/data/real-questions.jsonl`): questions enterprises, HR staff and lawyers asked on public
+  pages. Scored by source-disjoint k-fold: the questions are split into folds by the site they came from; for each
+  fold the decision thresholds are chosen on the other folds (and the dev set) and then applied to it, and any
+  out-of-scope exemplar (`faq/out-of-scope.yaml`) taken from that fold is removed from the index.
+- k-fold alternates: every k-th alternate of every entry is removed from the index and asked back.
+- the out-of-scope holdout (`tests/data/oos-holdout.txt`) and, when given, the dev set, with the shipped thresholds.
+
+The ablation table runs the real-question k-fold for: lexical only, + intent guard, + semantic model, all.
+`--tune` prints the thresholds chosen on all the data (what `Thresholds`' defaults should be).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
+import statistics
 import sys
+import time
 from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import ROOT
 from bot.kb import KnowledgeBase, load
-from bot.matcher import Matcher, Thresholds
-from bot.models import Outcome
+from bot.matcher import OOS_PREFIX, Matcher, Thresholds
+from bot.models import Match, Outcome
+from bot.semantic import Embedder, load_embedder
 
 FOLDS = 5
+REAL = ROOT / "tests/data/real-questions.jsonl"
+HEADER = f" {'n':>5} {'right':>6} {'top3':>6} {'wrong':>6} {'oos_ans':>8} {'model':>6}"
+OOS_TEXTS = "\0exemplars"  # key under which all_similarities() keeps the exemplar texts
+LEXICAL_GRID = {  # the thresholds the k-fold chooses among; the others keep their defaults
+    "answer": (42.0, 46.0, 50.0, 55.0),
+    "margin": (5.0, 7.0, 10.0, 14.0),
+}
+GRID = {  # with the model: the lexical shortcut and the fused decision
+    "sure": (70.0, 80.0, 90.0),
+    "sure_margin": (7.0, 10.0, 15.0, 20.0),
+    "alpha": (0.5, 1.0),
+    "fused_answer": (0.8, 0.9, 1.0),
+    "fused_margin": (0.15, 0.2, 0.25),
+}
 
 
-def score(matcher: Matcher, items: list[tuple[str, str | None]], errors: list[str] | None = None) -> Counter:
-    c: Counter = Counter()
-    for q, expect in items:
-        m = matcher.match(q)
-        cands = [x.id for x in m.candidates[:3]]
-        if expect is None:
-            c["oos"] += 1
-            kind = "oos_answered" if m.outcome is Outcome.ANSWER else "oos_ok"
-        else:
-            c["in"] += 1
-            if m.outcome is Outcome.ANSWER:
-                kind = "correct" if m.id == expect else "wrong"
-            elif m.outcome is Outcome.SUGGEST:
-                kind = "suggest_hit" if expect in cands else "suggest_miss"
-            else:
-                kind = "escalated"
-        c[kind] += 1
-        if errors is not None and kind in ("wrong", "suggest_miss", "escalated", "oos_answered"):
-            errors.append(f"{kind:13} expect={expect} got={m.outcome.value}:{m.id} cands={cands} | {q}")
-    return c
+@dataclass(frozen=True)
+class Question:
+    q: str
+    ok: frozenset[str]  # ids that answer it; empty: out of scope
+    group: str = ""  # the site it came from
+
+    @property
+    def in_scope(self) -> bool:
+        return bool(self.ok)
+
+
+def read_questions(path: Path) -> list[Question]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            d = json.loads(line)
+            ok = frozenset({d["expect"], *d.get("also", [])}) if d.get("expect") else frozenset()
+            out.append(Question(d["q"], ok, urlsplit(d.get("source", "")).netloc))
+    return out
+
+
+def kind(question: Question, m: Match) -> str:
+    if not question.in_scope:
+        return "oos_answered" if m.outcome is Outcome.ANSWER else "oos_ok"
+    if m.outcome is Outcome.ANSWER:
+        return "correct" if m.id in question.ok else "wrong"
+    if m.outcome is Outcome.SUGGEST and question.ok & {c.id for c in m.candidates[:3]}:
+        return "suggest_hit"
+    return "missed"
 
 
 def metrics(c: Counter) -> dict[str, float]:
-    n_in, n_oos = max(c["in"], 1), max(c["oos"], 1)
+    n_in, n_oos = (
+        max(c["correct"] + c["wrong"] + c["suggest_hit"] + c["missed"], 1),
+        max(c["oos_answered"] + c["oos_ok"], 1),
+    )
     return {
-        "answer_acc": c["correct"] / n_in,
+        "n": n_in + n_oos if c else 0,
+        "right": c["correct"] / n_in,
         "top3": (c["correct"] + c["suggest_hit"]) / n_in,
         "wrong": c["wrong"] / n_in,
         "oos_answered": c["oos_answered"] / n_oos,
+        "model": c["model"] / max(n_in + n_oos, 1),
     }
 
 
-def without_folds(kb: KnowledgeBase, k: int) -> tuple[KnowledgeBase, list[tuple[str, str | None]]]:
-    held: list[tuple[str, str | None]] = []
-    entries = {}
-    for e in kb.entries.values():
-        keep = [a for i, a in enumerate(e.alternates) if i % FOLDS != k]
-        held += [(a, e.id) for i, a in enumerate(e.alternates) if i % FOLDS == k]
-        entries[e.id] = dataclasses.replace(e, alternates=tuple(keep))
-    return dataclasses.replace(kb, entries=entries), held
+def objective(c: Counter) -> float:
+    """right − 3·wrong − 2·out-of-scope answered, plus a little for reaching the right entry in a suggestion."""
+    if not c:
+        return 0.0
+    m = metrics(c)
+    return m["right"] - 3 * m["wrong"] - 2 * m["oos_answered"] + 0.2 * m["top3"]
 
 
-def evaluate(kb: KnowledgeBase, th: Thresholds, dev: Path | None, show: bool) -> dict[str, dict[str, float]]:
-    errors: list[str] = []
-    folds: Counter = Counter()
-    for k in range(FOLDS):
-        kb_k, held = without_folds(kb, k)
-        folds += score(Matcher(kb_k, th), held, errors if show else None)
-    full = Matcher(kb, th)
-    oos_lines = (ROOT / "tests/data/oos-holdout.txt").read_text(encoding="utf-8").splitlines()
-    oos = [(q, None) for q in oos_lines if q.strip() and not q.startswith("#")]
-    oos_c = score(full, oos, errors if show else None)
-    out = {"k-fold alternates": metrics(folds), "oos holdout": metrics(oos_c)}
-    if dev:
-        items = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
-        out["dev set"] = metrics(score(full, [(d["q"], d["expect"]) for d in items], errors if show else None))
-    if show:
-        print("\n".join(errors))
+class Evidence:
+    """Each question's lexical ranking and the model's similarities, computed once for every threshold.
+
+    `sims` are the similarities to every entry and exemplar (from a matcher with the whole FAQ); exemplars that
+    the scored index must not contain (`hidden`) are dropped from them, and the lexical matcher is built without
+    them, so a question never meets itself as an out-of-scope exemplar."""
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        questions: Iterable[Question],
+        sims: dict[str, dict[str, float]] | None = None,
+        hidden: frozenset[str] = frozenset(),
+    ) -> None:
+        self.matcher = matcher
+        self.items = []
+        hidden_ids = {f"{OOS_PREFIX}{i}" for i, x in enumerate(matcher_kb_oos(sims)) if x in hidden}
+        for q in questions:
+            lexical = matcher.lexical(matcher.normalize.clean(q.q))
+            known = None
+            if sims is not None and lexical is not None:
+                known = {i: v for i, v in sims[q.q].items() if i not in hidden_ids}
+            elif matcher.semantic and lexical is not None:
+                known = matcher.semantic.similarities(matcher.normalize.clean(q.q))
+            self.items.append((q, lexical, known))
+
+    def score(self, th: Thresholds, keep: Callable[[Question], bool] = lambda q: True) -> Counter:
+        self.matcher.thresholds = th
+        c: Counter = Counter()
+        for q, lexical, sims in self.items:
+            if not keep(q):
+                continue
+            if lexical is None:
+                c[kind(q, Match(Outcome.ESCALATE))] += 1
+                continue
+            used = []
+
+            def similarities(sims: dict[str, float] | None = sims, used: list[int] = used) -> dict[str, float]:
+                used.append(1)
+                return sims or {}
+
+            m = self.matcher.decide(*lexical, similarities if sims is not None else None)
+            c[kind(q, m)] += 1
+            c["model"] += bool(used)
+        return c
+
+
+def grid(semantic: bool) -> list[Thresholds]:
+    space = GRID if semantic else LEXICAL_GRID
+    return [Thresholds(**dict(zip(space, values, strict=True))) for values in itertools.product(*space.values())]
+
+
+def folds_of(questions: list[Question]) -> dict[str, int]:
+    """Sites to folds, largest first round-robin, so every fold holds whole sites and about as many questions."""
+    sizes = Counter(q.group for q in questions)
+    return {site: i % FOLDS for i, (site, _) in enumerate(sorted(sizes.items(), key=lambda x: (-x[1], x[0])))}
+
+
+def all_similarities(full: Matcher, questions: Iterable[Question]) -> dict[str, dict[str, float]] | None:
+    """The model's similarities of each question to every entry and exemplar of the whole FAQ (None: no model)."""
+    if full.semantic is None:
+        return None
+    out = {q.q: full.semantic.similarities(full.normalize.clean(q.q)) for q in questions}
+    out[OOS_TEXTS] = dict.fromkeys(full.kb.out_of_scope, 0.0)  # the exemplars in index order
     return out
+
+
+def matcher_kb_oos(sims: dict[str, dict[str, float]] | None) -> list[str]:
+    return list(sims[OOS_TEXTS]) if sims else []
+
+
+class Folds:
+    """The real questions split by site, with lexical matchers that leave chosen folds' exemplars out."""
+
+    def __init__(self, kb: KnowledgeBase, embedder: Embedder | None, real: list[Question], dev: list[Question]):
+        self.kb, self.dev = kb, dev
+        fold = folds_of(real)
+        self.questions = [[q for q in real if fold[q.group] == k] for k in range(FOLDS)]
+        self.texts = [frozenset(q.q for q in qs) for qs in self.questions]
+        self.sims = all_similarities(Matcher(kb, embedder=embedder), [*real, *dev]) if embedder else None
+        self.candidates = grid(embedder is not None)
+        self._lexical: dict[frozenset[int], Matcher] = {}
+
+    def evidence(self, questions: list[Question], without: frozenset[int]) -> Evidence:
+        hidden = frozenset().union(*(self.texts[k] for k in without))
+        if without not in self._lexical:
+            oos = tuple(x for x in self.kb.out_of_scope if x not in hidden)
+            self._lexical[without] = Matcher(dataclasses.replace(self.kb, out_of_scope=oos))
+        return Evidence(self._lexical[without], questions, self.sims, hidden)
+
+    def best(self, sets: list[Evidence]) -> Thresholds:
+        """The thresholds with the best objective on these questions, counted together."""
+        return max(self.candidates, key=lambda th: objective(sum((ev.score(th) for ev in sets), Counter())))
+
+    def cross_validate(self, show: list[str] | None) -> Counter:
+        """For each fold, thresholds chosen by scoring every other fold against an index without that fold's (and
+        the test fold's) exemplars; the test fold is then scored against an index without its own exemplars."""
+        total: Counter = Counter()
+        for k in range(FOLDS):
+            inner = [self.evidence(self.questions[j], frozenset({k, j})) for j in range(FOLDS) if j != k]
+            best = self.best([*inner, self.evidence(self.dev, frozenset({k}))])
+            test = self.evidence(self.questions[k], frozenset({k}))
+            total += test.score(best)
+            if show is not None:
+                errors(test, best, lambda q: True, show)
+        return total
+
+    def tune(self) -> Thresholds:
+        """The thresholds to ship: chosen the same way, on every fold (without its own exemplars) and the dev set."""
+        sets = [self.evidence(self.questions[k], frozenset({k})) for k in range(FOLDS)]
+        return self.best([*sets, self.evidence(self.dev, frozenset())])
+
+
+def errors(ev: Evidence, th: Thresholds, keep: Callable[[Question], bool], out: list[str]) -> None:
+    ev.matcher.thresholds = th
+    for q, lexical, sims in ev.items:
+        if not keep(q) or lexical is None:
+            continue
+        m = ev.matcher.decide(*lexical, (lambda s=sims: s) if sims is not None else None)
+        k = kind(q, m)
+        if k in ("wrong", "missed", "oos_answered"):
+            out.append(
+                f"{k:13} expect={sorted(q.ok)} got={m.outcome.value}:{m.id} {[c.id for c in m.candidates]} | {q.q}"
+            )
+
+
+def alternates_kfold(kb: KnowledgeBase, embedder: Embedder | None, th: Thresholds) -> Counter:
+    total: Counter = Counter()
+    for k in range(FOLDS):
+        entries, held = {}, []
+        for e in kb.entries.values():
+            held += [Question(a, frozenset({e.id})) for i, a in enumerate(e.alternates) if i % FOLDS == k]
+            entries[e.id] = dataclasses.replace(
+                e, alternates=tuple(a for i, a in enumerate(e.alternates) if i % FOLDS != k)
+            )
+        total += Evidence(Matcher(dataclasses.replace(kb, entries=entries), embedder=embedder), held).score(th)
+    return total
+
+
+def cost(matcher: Matcher, questions: list[Question]) -> dict[str, float]:
+    """CPU ms per question: all questions, those answered without the model, and the model's own call."""
+    all_ms, lexical_ms, model_ms = [], [], []
+    for q in questions:
+        cleaned = matcher.normalize.clean(q.q)
+        start = time.process_time()
+        m = matcher.match(q.q)
+        all_ms.append((time.process_time() - start) * 1000)
+        if m.reason == "score":
+            lexical_ms.append(all_ms[-1])
+        if matcher.semantic:
+            start = time.process_time()
+            matcher.semantic.similarities(cleaned)
+            model_ms.append((time.process_time() - start) * 1000)
+    med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
+    return {"all": med(all_ms), "lexical answer": med(lexical_ms), "model call": med(model_ms)}
+
+
+def row(name: str, m: dict[str, float]) -> str:
+    return (
+        f"{name:34} {int(m['n']):>5} {m['right']:6.3f} {m['top3']:6.3f} {m['wrong']:6.3f} "
+        f"{m['oos_answered']:8.3f} {m['model']:6.2f}"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dev", type=Path)
-    ap.add_argument("--errors", action="store_true")
-    ap.add_argument("--answer", type=float, default=Thresholds.answer)
-    ap.add_argument("--margin", type=float, default=Thresholds.margin)
-    ap.add_argument("--suggest", type=float, default=Thresholds.suggest)
+    ap.add_argument("--dev", type=Path, help="the dev set (../shared/dev-questions.jsonl); also used for tuning")
+    ap.add_argument("--real", type=Path, default=REAL)
+    ap.add_argument("--errors", action="store_true", help="list the real questions the full matcher gets wrong")
+    ap.add_argument("--tune", action="store_true", help="print the thresholds chosen on all the data")
     args = ap.parse_args()
     kb = load(ROOT / "faq")
-    res = evaluate(kb, Thresholds(args.answer, args.margin, args.suggest), args.dev, args.errors)
-    print(f"{'set':20} {'answer_acc':>10} {'top3':>6} {'wrong':>6} {'oos_answered':>12}")
-    for name, m in res.items():
-        print(f"{name:20} {m['answer_acc']:10.3f} {m['top3']:6.3f} {m['wrong']:6.3f} {m['oos_answered']:12.3f}")
+    started = time.perf_counter()
+    embedder = load_embedder()
+    real = read_questions(args.real)
+    dev = read_questions(args.dev) if args.dev else []
+    n_in = sum(q.in_scope for q in real)
+    sites = len(folds_of(real))
+    print(f"real questions: {len(real)} ({n_in} in scope, {len(real) - n_in} out of scope) from {sites} sites")
+    print(f"{'real questions, source-disjoint k-fold':34}{HEADER}")
+    shown: list[str] = []
+    plain = dataclasses.replace(kb, intents=())
+    for name, kb_x, emb in (
+        ("lexical only", plain, None),
+        ("+ intent guard", kb, None),
+        ("+ semantic model", plain, embedder),
+        ("all (shipped)", kb, embedder),
+    ):
+        if emb is None and name != "lexical only" and name != "+ intent guard":
+            continue
+        show = shown if args.errors and name.startswith("all") else None
+        folds = Folds(kb_x, emb, real, dev)
+        print(row(name, metrics(folds.cross_validate(show))), flush=True)
+    shipped = Thresholds()
+    full = Matcher(kb, embedder=embedder)
+    print(f"\n{'shipped thresholds':34}{HEADER}")
+    print(row("k-fold alternates", metrics(alternates_kfold(kb, embedder, shipped))))
+    oos_lines = (ROOT / "tests/data/oos-holdout.txt").read_text(encoding="utf-8").splitlines()
+    holdout = [Question(x, frozenset()) for x in oos_lines if x.strip() and not x.startswith("#")]
+    print(row("oos holdout", metrics(Evidence(full, holdout).score(shipped))))
+    if dev:
+        print(row("dev set", metrics(Evidence(full, dev).score(shipped))))
+    print(row("real (tuned on it: not a measure)", metrics(Evidence(full, real).score(shipped))))
+    c = cost(Matcher(kb, embedder=embedder), real)
+    print(f"\nCPU ms median: every question {c['all']:.2f}, lexical answers {c['lexical answer']:.2f}, "
+          f"model call {c['model call']:.2f}; semantic model {'on' if embedder else 'NOT LOADED'}; "
+          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+    if args.tune:
+        print("\nchosen on all data:", folds.tune())
+    if shown:
+        print("\n" + "\n".join(shown))
 
 
 if __name__ == "__main__":

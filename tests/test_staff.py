@@ -23,7 +23,7 @@ from tests.conftest import Chat, Clock
 ZHANG = Staff("cli", "张三")
 LI = Staff("cli", "李四")
 BOSS = Staff("telegram", "900")
-UNKNOWN_QUESTION = "我们厂的锅炉年检证书丢了，补办要找哪个窗口"
+UNKNOWN_QUESTION = "我们厂的锅炉年检证书到期了，要找哪个窗口"
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bot.config import ROOT
 
 pytestmark = pytest.mark.slow
 NUMBER = re.compile(r"FG\d{8}-\d{4}")
-QUESTION = "我们厂的锅炉年检证书丢了，补办要找哪个窗口"
+QUESTION = "我们厂的锅炉年检证书到期了，要找哪个窗口"
 
 
 def env(db_url: str, **extra: str) -> dict[str, str]:

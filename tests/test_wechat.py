@@ -34,7 +34,7 @@ from tests.conftest import Clock
 from tests.wechat_harness import AES_KEY, APP_ID, TOKEN, FakeApi, FakeWeChat, LoopThread, endpoint_url, read_xml
 
 TICKET_RE = re.compile(r"FG\d{8}-\d{4}")
-ESCALATING = "我们厂的锅炉年检证书丢了，补办要找哪个窗口"
+ESCALATING = "我们厂的锅炉年检证书到期了，要找哪个窗口"
 
 
 @pytest.fixture
