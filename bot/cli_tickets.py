@@ -12,10 +12,12 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import TZ, Settings
 from bot.models import DISTRICTS, Address, Outgoing, Ticket, TicketStatus
+from bot.neutralize import terminal
+from bot.privacy import masked
 
 if TYPE_CHECKING:  # the staff service pulls in the database layer; `run_bot.py match` should not pay for it
     from bot.staff import Staff, StaffService, TicketDetail
@@ -58,12 +60,19 @@ def console_pending(store: Any) -> Callable[[Address], list[Outgoing]]:
 # ---- output ---------------------------------------------------------------------------------------------
 
 
+def say(text: str, file: TextIO | None = None) -> None:
+    """Print for staff: control characters an enterprise typed (terminal escapes) are removed first."""
+    print(terminal(text), file=file)
+
+
 def _short(text: str, n: int = 30) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[:n] + "…"
 
 
 def ticket_line(t: Ticket, now: dt.datetime) -> str:
+    """One ticket in a list, personal data masked."""
+    t = masked(t)
     due = f"时限 {format_due(t.due_at)}" if t.due_at else "无时限"
     flags = ("｜超期" if is_overdue(t, now) else "") + ("｜需电话回访" if t.callback_needed else "")
     return (
@@ -127,19 +136,19 @@ def cmd_list(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
     found = svc.list_queue(staff, statuses, args.district, args.department, args.overdue, args.limit)
     now = svc.clock()
     for t in found:
-        print(ticket_line(t, now))
-    print(f"共 {len(found)} 件")
+        say(ticket_line(t, now))
+    say(f"共 {len(found)} 件")
     return 0
 
 
 def cmd_show(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
-    print(detail_text(svc.show(staff, args.number), svc.clock()))
+    say(detail_text(svc.show(staff, args.number), svc.clock()))
     return 0
 
 
 def _done(verb: str) -> Callable[[Ticket], int]:
     def report(t: Ticket) -> int:
-        print(f"工单 {t.number} {verb}，当前状态：{t.status.value}")
+        say(f"工单 {t.number} {verb}，当前状态：{t.status.value}")
         return 0
 
     return report
@@ -187,21 +196,21 @@ def cmd_new(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
     ticket = svc.hotline(
         staff, args.question, args.caller, args.contact, args.district, args.enterprise, args.tier, args.department
     )
-    print(
+    say(
         f"已登记来电工单 {ticket.number}（{ticket.tier}，{ticket.department}，时限 {format_due(ticket.due_at)}）"
         if ticket.due_at
         else f"已登记来电工单 {ticket.number}"
     )
     if args.claim:
         svc.claim(staff, ticket.number)
-        print(f"工单 {ticket.number} 已由{staff.id}认领")
+        say(f"工单 {ticket.number} 已由{staff.id}认领")
     return 0
 
 
 def _listing(title: str, found: list[Ticket], now: dt.datetime) -> int:
-    print(f"{title}：{len(found)} 件")
+    say(f"{title}：{len(found)} 件")
     for t in found:
-        print(ticket_line(t, now))
+        say(ticket_line(t, now))
     return 0
 
 
@@ -216,7 +225,7 @@ def cmd_supervise(svc: StaffService, staff: Staff, args: argparse.Namespace) -> 
 def cmd_digest(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
     from bot.digest import format_digest
 
-    print(format_digest(svc.digest(staff, args.date)))
+    say(format_digest(svc.digest(staff, args.date)))
     return 0
 
 
@@ -232,7 +241,7 @@ def cmd_export(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int
     else:
         with open(args.out, "w", encoding="utf-8-sig", newline="") as out:
             export_csv(found, out, svc.clock())
-        print(f"已导出 {len(found)} 件工单到 {args.out}", file=sys.stderr)
+        say(f"已导出 {len(found)} 件工单到 {args.out}", file=sys.stderr)
     return 0
 
 
@@ -245,14 +254,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
     name = (args.staff or os.environ.get("STAFF_NAME") or "").strip()
     if not name:
-        print("请用 --staff 姓名 或环境变量 STAFF_NAME 指明办理人", file=sys.stderr)
+        say("请用 --staff 姓名 或环境变量 STAFF_NAME 指明办理人", file=sys.stderr)
         return 2
     try:
         svc = build_service(settings)
         result: int = args.ticket_func(svc, Staff("cli", name), args)
         return result
     except TicketError as exc:
-        print(f"操作未完成：{exc}", file=sys.stderr)
+        say(f"操作未完成：{exc}", file=sys.stderr)
         return 1
 
 

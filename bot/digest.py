@@ -10,6 +10,7 @@ from typing import TextIO
 
 from bot.config import TZ
 from bot.models import Ticket
+from bot.neutralize import csv_row
 from bot.store.queue import Filter, TicketQueue
 from bot.tickets import is_overdue
 
@@ -118,23 +119,25 @@ def export_csv(tickets: list[Ticket], out: TextIO, now: dt.datetime) -> None:
     writer.writerow(CSV_HEADER)
     for t in tickets:
         writer.writerow(
-            [
-                t.number,
-                _local(t.created_at),
-                t.channel,
-                t.district or "",
-                t.enterprise or "",
-                t.contact or "",
-                t.question,
-                t.category or "",
-                t.tier,
-                t.department or "",
-                t.status.value,
-                t.assignee or "",
-                _local(t.due_at),
-                "是" if is_overdue(t, now) else "否",
-                t.answer or "",
-                t.satisfaction or "",
-                "是" if t.callback_needed else "否",
-            ]
+            csv_row(
+                [
+                    t.number,
+                    _local(t.created_at),
+                    t.channel,
+                    t.district or "",
+                    t.enterprise or "",
+                    t.contact or "",
+                    t.question,
+                    t.category or "",
+                    t.tier,
+                    t.department or "",
+                    t.status.value,
+                    t.assignee or "",
+                    _local(t.due_at),
+                    "是" if is_overdue(t, now) else "否",
+                    t.answer or "",
+                    t.satisfaction or "",
+                    "是" if t.callback_needed else "否",
+                ]
+            )
         )

@@ -18,6 +18,7 @@ from bot.config import TZ
 from bot.digest import Digest, build_digest, day_bounds
 from bot.kb import KnowledgeBase
 from bot.models import Address, Ticket, TicketStatus
+from bot.privacy import has_personal_data, masked, masked_turns
 from bot.store.base import NewTicket
 from bot.store.queue import Filter, TicketEvent, TicketQueue
 from bot.tickets import ACTIVE, Change, NotStaff, TicketError, TicketPolicy
@@ -116,14 +117,20 @@ class StaffService:
         """The queue, earliest due first; by default every ticket still being worked on."""
         self.check(staff)
         f = Filter(statuses, district, department, self.clock() if overdue else None, limit=limit)
-        return self.queue.find(f)
+        return [masked(t) for t in self.queue.find(f)]
 
     def show(self, staff: Staff, number: str) -> TicketDetail:
+        """The ticket with its history and conversation; personal data whole only for its handler (recorded)."""
         self.check(staff)
         ticket = self.queue.get(number)
         if ticket is None:
             raise rules.TicketNotFound(f"没有找到工单 {number}")
-        return TicketDetail(ticket, self.queue.events(ticket.id), self.queue.context(ticket.id))
+        context = self.queue.context(ticket.id)
+        if ticket.assignee != staff.id:
+            return TicketDetail(masked(ticket), self.queue.events(ticket.id), masked_turns(context))
+        if has_personal_data(ticket, context):
+            self.queue.log([ticket.id], staff.id, self.clock(), Change("reveal", detail="承办人查看完整联系方式"))
+        return TicketDetail(ticket, self.queue.events(ticket.id), context)
 
     # ---- the workflow ------------------------------------------------------------------------------------
 
@@ -181,7 +188,7 @@ class StaffService:
         now = self.clock()
         due_soon = [t for t in self.queue.find(Filter(due_before=now + self.remind_window)) if not self._late(t, now)]
         self.queue.log([t.id for t in due_soon], staff.id, now, Change("催办", detail="即将到期"))
-        return due_soon
+        return [masked(t) for t in due_soon]
 
     def supervise(self, staff: Staff) -> list[Ticket]:
         """督办: overdue tickets for the supervisor, oldest due first; each gets a 督办 event."""
@@ -189,7 +196,7 @@ class StaffService:
         now = self.clock()
         overdue = self.queue.find(Filter(overdue_at=now))
         self.queue.log([t.id for t in overdue], staff.id, now, Change("督办", detail="已超期"))
-        return overdue
+        return [masked(t) for t in overdue]
 
     def _late(self, ticket: Ticket, now: dt.datetime) -> bool:
         return rules.is_overdue(ticket, now)
@@ -250,4 +257,4 @@ class StaffService:
             created_to=day_bounds(end)[1] if end else None,
             limit=1_000_000,
         )
-        return sorted(self.queue.find(f), key=lambda t: t.id)
+        return sorted((masked(t) for t in self.queue.find(f)), key=lambda t: t.id)

@@ -61,6 +61,7 @@ ACTION_NAMES = {
     "unsatisfied": "评价",
     "note": "备注",
     "faq_candidate": "标记FAQ候选",
+    "reveal": "查看个人信息",
 }
 
 

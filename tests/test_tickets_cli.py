@@ -93,7 +93,7 @@ def test_hotline_call_transfer_export_and_digest(db_url: str, tmp_path: Path) ->
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM so Excel reads the Chinese"
     (row,) = csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))
-    assert (row["工单号"], row["状态"], row["级别"], row["联系方式"]) == (number, "已转办", "专业", "13800000000")
+    assert (row["工单号"], row["状态"], row["级别"], row["联系方式"]) == (number, "已转办", "专业", "138****0000")
     digest = desk(db_url, "digest", cwd=tmp_path).stdout
     assert digest.startswith("工单日报") and "新增 1 件" in digest and "区工信（科工信）部门：新增 1" in digest
     assert desk(db_url, "remind", cwd=tmp_path).returncode == 0

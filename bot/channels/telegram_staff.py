@@ -28,6 +28,7 @@ from bot.config import TZ
 from bot.digest import format_digest
 from bot.kb import KnowledgeBase
 from bot.models import Ticket, TicketStatus
+from bot.privacy import masked
 from bot.staff import Staff, StaffDirectory, StaffService
 from bot.tickets import TIERS, Change, TicketError, TicketNotFound, format_due
 
@@ -71,7 +72,8 @@ class StaffGate:
 
 
 def card_text(t: Ticket, kb: KnowledgeBase | None, now: dt.datetime) -> str:
-    """The card staff see: number, status, district, enterprise, question, candidates, due time."""
+    """The card staff see: number, status, district, enterprise, question (masked), candidates, due time."""
+    t = masked(t)
     question = t.question if len(t.question) <= 1500 else t.question[:1500] + "…"
     lines = [
         f"📋 工单 {t.number}｜{t.status.value}",

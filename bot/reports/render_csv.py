@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 
+from bot.neutralize import csv_row
 from bot.reports.model import WeeklyReport
 
 COLUMNS = (
@@ -41,23 +42,25 @@ def render_csv(report: WeeklyReport) -> bytes:
     for c in report.clusters:
         examples = [*c.examples, "", "", ""][:3]
         writer.writerow(
-            [
-                report.week.label,
-                c.number,
-                c.size,
-                c.escalated,
-                *examples,
-                c.closest_id or "",
-                c.closest_question or "",
-                c.closest_score,
-                c.action_name,
-                c.draft_question,
-                LIST_SEP.join(c.phrasings),
-                c.draft_answer or "",
-                c.department or "",
-                c.category or "",
-                LIST_SEP.join(c.tickets),
-                "",
-            ]
+            csv_row(
+                [
+                    report.week.label,
+                    c.number,
+                    c.size,
+                    c.escalated,
+                    *examples,
+                    c.closest_id or "",
+                    c.closest_question or "",
+                    c.closest_score,
+                    c.action_name,
+                    c.draft_question,
+                    LIST_SEP.join(c.phrasings),
+                    c.draft_answer or "",
+                    c.department or "",
+                    c.category or "",
+                    LIST_SEP.join(c.tickets),
+                    "",
+                ]
+            )
         )
     return buf.getvalue().encode("utf-8-sig")

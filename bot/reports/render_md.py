@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from bot.neutralize import markdown
 from bot.reports.fmt import TICKET_HEADER, change, channel, day, pct, period, satisfaction, ticket_rows
 from bot.reports.model import OUTCOME_NAMES, Cluster, EntryCount, EntryNote, WeeklyReport
 
@@ -11,7 +12,8 @@ NONE = "无。"
 
 
 def cell(value: object) -> str:
-    return str(value).replace("|", "｜").replace("\r", " ").replace("\n", " ")
+    """A value inside a table cell or list item: on one line, no table separators, Markdown and HTML as text."""
+    return markdown(str(value)).replace("|", "｜").replace("\r", " ").replace("\n", " ")
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
@@ -52,17 +54,17 @@ def _volume(r: WeeklyReport) -> list[str]:
 
 
 def _cluster(c: Cluster) -> list[str]:
-    closest = f"{c.closest_id}「{c.closest_question}」，得分 {c.closest_score}" if c.closest_id else "无相近条目"
+    closest = f"{c.closest_id}「{cell(c.closest_question)}」，得分 {c.closest_score}" if c.closest_id else "无相近条目"
     out = [
-        f"### {c.number}. {c.draft_question}（{c.size} 次，转人工 {c.escalated} 次）",
+        f"### {c.number}. {cell(c.draft_question)}（{c.size} 次，转人工 {c.escalated} 次）",
         "",
         *(f"- 示例：{cell(e)}" for e in c.examples),
         f"- 最接近的条目：{closest}",
         f"- 建议：**{c.action_name}**"
-        + (f"（{c.closest_id}）" if c.action == "alternates" else f"，草拟问题：{c.draft_question}"),
+        + (f"（{c.closest_id}）" if c.action == "alternates" else f"，草拟问题：{cell(c.draft_question)}"),
     ]
     if c.action == "alternates":
-        out.append("- 可补充的问法：" + "；".join(c.phrasings[:5]))
+        out.append("- 可补充的问法：" + "；".join(cell(p) for p in c.phrasings[:5]))
     if c.draft_answer:
         out.append(f"- 草拟答复（取自工作人员答复）：{cell(c.draft_answer)}")
     if c.department:

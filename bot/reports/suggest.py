@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot.neutralize import csv_uncell
 from bot.reports.model import ACTION_NAMES, Cluster
 from bot.reports.render_csv import LIST_SEP
 
@@ -89,7 +90,8 @@ def read_csv(path: Path) -> list[Proposal]:
     if column is None or "编号" not in (reader.fieldnames or ()):
         raise SuggestError(f"{path} 不是周报的聚类 CSV（缺少“编号”或“采纳”列）")
     out = []
-    for row in reader:
+    for raw in reader:
+        row = {k: csv_uncell(v) if isinstance(v, str) else v for k, v in raw.items()}
         if (row.get(column) or "").strip().lower() not in ACCEPTED:
             continue
         try:
