@@ -179,13 +179,13 @@ async def run(args: argparse.Namespace, base_url: str, database_url: str) -> dic
     from bot.config import Settings
     from tests.telegram_harness import TOKEN
 
-    settings = Settings.from_env({"DATABASE_URL": database_url, "BOT_TODAY": "2020-03-21"})
+    settings = Settings.from_env({"DATABASE_URL": database_url, "BOT_TODAY": "2020-03-21", "FLOOD_PER_MINUTE": "0"})
     assistant = build_assistant(settings)
     handle, match = CpuTimer(), CpuTimer()
     assistant.matcher.match = match.wrap(assistant.matcher.match)
     assistant.handle = handle.wrap(assistant.handle)
     threads = default_threads(database_url)  # as the channel runs by default: 1 on SQLite, 4 on PostgreSQL
-    config = TelegramConfig(token=TOKEN, api_base_url=base_url, flood_per_minute=0, poll_timeout=10, threads=threads)
+    config = TelegramConfig(token=TOKEN, api_base_url=base_url, poll_timeout=10, threads=threads)
     channel = build_channel(config, assistant)
     assistant.matcher.warm()  # as `run_bot.py` does before serving
     started = asyncio.Event()

@@ -38,7 +38,16 @@ def build_assistant(settings: Settings, kb: KnowledgeBase | None = None) -> Any:
     from bot.cli_tickets import build_policy
 
     store = open_store(settings.database_url, settings.ticket_prefix)
-    return Assistant(kb, build_matcher(settings, kb), store, today=settings.bot_today, policy=build_policy(settings))
+    from bot.flood import FloodLimit
+
+    return Assistant(
+        kb,
+        build_matcher(settings, kb),
+        store,
+        today=settings.bot_today,
+        policy=build_policy(settings),
+        flood=FloodLimit(store, settings.flood_per_minute),
+    )
 
 
 # ---- commands -------------------------------------------------------------------------------------------

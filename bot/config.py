@@ -51,6 +51,9 @@ class Settings:
     ticket_work_hours: str = "09:00-17:00"
     # TICKET_REMIND_HOURS=4 — 催办 lists active tickets due within this many hours.
     ticket_remind_hours: float = 4.0
+    # FLOOD_PER_MINUTE=20 — messages one user may send per minute on any channel, counted in the database so the
+    # limit holds across workers and restarts; 0 = no limit. TELEGRAM_FLOOD_PER_MINUTE is read as an older name.
+    flood_per_minute: int = 20
     # Channel settings, used when present (see README).
     # TELEGRAM_BOT_TOKEN=123456:ABC… — from @BotFather; turns the Telegram channel on (see docs/telegram.md).
     telegram_token: str | None = None
@@ -67,8 +70,6 @@ class Settings:
     telegram_webhook_port: int = 8443
     # TELEGRAM_WEBHOOK_SECRET=… — secret_token Telegram echoes in each webhook call; default: derived from the token.
     telegram_webhook_secret: str | None = None
-    # TELEGRAM_FLOOD_PER_MINUTE=20 — messages one user may send per minute before being asked to slow down.
-    telegram_flood_per_minute: int = 20
     # TELEGRAM_CARD_INTERVAL=5 — seconds between checks for new tickets to post as staff-group cards.
     telegram_card_interval: float = 5.0
     # TELEGRAM_OVERDUE_INTERVAL=1800 — seconds between checks for overdue tickets (督办) in the staff group.
@@ -138,6 +139,7 @@ class Settings:
             ticket_sla_days=_ticket_sla(env.get("TICKET_SLA_DAYS") or ""),
             ticket_work_hours=_work_hours(env.get("TICKET_WORK_HOURS") or defaults.ticket_work_hours),
             ticket_remind_hours=num("TICKET_REMIND_HOURS", defaults.ticket_remind_hours),
+            flood_per_minute=int(num("FLOOD_PER_MINUTE", num("TELEGRAM_FLOOD_PER_MINUTE", defaults.flood_per_minute))),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_api_base_url=(env.get("TELEGRAM_API_BASE_URL") or defaults.telegram_api_base_url).rstrip("/"),
             telegram_staff_chat_id=_chat_id(env.get("TELEGRAM_STAFF_CHAT_ID") or None),
@@ -148,7 +150,6 @@ class Settings:
             telegram_webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN") or defaults.telegram_webhook_listen,
             telegram_webhook_port=int(num("TELEGRAM_WEBHOOK_PORT", defaults.telegram_webhook_port)),
             telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
-            telegram_flood_per_minute=int(num("TELEGRAM_FLOOD_PER_MINUTE", defaults.telegram_flood_per_minute)),
             telegram_card_interval=num("TELEGRAM_CARD_INTERVAL", defaults.telegram_card_interval),
             telegram_overdue_interval=num("TELEGRAM_OVERDUE_INTERVAL", defaults.telegram_overdue_interval),
             telegram_threads=int(num("TELEGRAM_THREADS", defaults.telegram_threads)),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.answer_text import format_answer
 from bot.config import TZ
+from bot.flood import FloodLimit
 from bot.intake import GREETING_RE, SMALLTALK_RE, bare, is_junk, join_questions, split_questions
 from bot.kb import KnowledgeBase
 from bot.matcher import Matcher
@@ -110,6 +111,7 @@ class Assistant:
         today: Callable[[], dt.date],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(TZ),
         policy: TicketPolicy | None = None,
+        flood: FloodLimit | None = None,
     ) -> None:
         self.kb = kb
         self.matcher = matcher
@@ -117,6 +119,7 @@ class Assistant:
         self.today = today
         self.clock = clock
         self.policy = policy or TicketPolicy()
+        self.flood = flood  # the per-user limit; None = no limit
 
     # ---- entry point ---------------------------------------------------------------------------------------
 
@@ -126,6 +129,8 @@ class Assistant:
         if previous is not None:
             return previous
         at = self.clock()
+        if self.flood is not None and (held := self.flood.check(inc, at)) is not None:
+            return held  # over the limit: not recorded, no ticket
         if inc.user_name and not user.name:
             user.name = inc.user_name
         if inc.district in (*DISTRICTS, OTHER_DISTRICT):

@@ -1,27 +1,33 @@
 """Fault injection: the attacks and accidents issue 12 found, replayed so they stay fixed, on both backends.
 
-One test (or a few) per defect, named after its number in the issue; so far 4 (CSV formula injection),
-5 (HTML and terminal escapes reaching staff) and 7 (personal data in staff views).
+One test (or a few) per defect, named after its number in the issue; so far 2 (values longer than their
+columns), 4 (CSV formula injection), 5 (HTML and terminal escapes reaching staff), 6 (a per-user limit shared
+by all workers) and 7 (personal data in staff views).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from bot.channels.telegram_staff import card_text
+from bot.config import ROOT
 from bot.core import Assistant
 from bot.digest import export_csv
+from bot.flood import FLOOD_REPLY, FloodLimit
 from bot.kb import KnowledgeBase
 from bot.matcher import Matcher
 from bot.models import Address, Incoming
 from bot.neutralize import FORMULA_START, csv_cell, csv_uncell, markdown, terminal
 from bot.reports import IsoWeek, build_report, render
 from bot.staff import Staff, StaffService
-from bot.store import SqlStore
+from bot.store import SqlStore, make_engine
 from bot.store.queue import TicketQueue
-from tests.conftest import BOT_TODAY, Clock
+from tests.conftest import BOT_TODAY, Clock, table_count
 from tests.test_tickets_cli import desk
 
 ESCALATING = "我们厂的锅炉年检证书丢了，补办要找哪个窗口"
@@ -44,6 +50,26 @@ def ticket_of(assistant: Assistant, user: str, question: str) -> str:
 
 def staff_service(store: SqlStore, clock: Clock, kb: KnowledgeBase) -> StaffService:
     return StaffService(TicketQueue(store), clock=clock, kb=kb)
+
+
+# ---- 2. values longer than their columns -----------------------------------------------------------------
+
+
+def test_2_the_longest_values_each_channel_allows_are_stored_alike(assistant: Assistant, store: SqlStore) -> None:
+    """A 129-character Telegram name, and ids longer than any channel sends, on SQLite as on PostgreSQL."""
+    name = "名" * 64 + " " + "姓" * 64
+    telegram = Address("telegram", "8000000001")
+    replies = assistant.handle(Incoming(telegram, "8000000001", "社保费能缓缴吗", message_id="1", user_name=name))
+    assert replies and "繁忙" not in replies[0].text
+    assert store.user("telegram", "8000000001").name == name[:128]
+
+    hostile = "x" * 300
+    address = Address("console", hostile)
+    first = assistant.handle(Incoming(address, hostile, ESCALATING, message_id="m" * 300))
+    again = assistant.handle(Incoming(address, hostile, ESCALATING, message_id="m" * 300))
+    assert [r.text for r in again] == [r.text for r in first], "a re-delivery still finds its first replies"
+    assert assistant.handle(Incoming(address, hostile, "转人工", message_id="n" * 300))[0].ticket_number
+    assert len(store.tickets_of("console", hostile)) == 1
 
 
 # ---- 4. CSV formula injection ----------------------------------------------------------------------------
@@ -88,6 +114,49 @@ def test_5_terminal_escapes_are_not_printed_to_staff(assistant: Assistant, db_ur
     for out in (listing.stdout, shown.stdout):
         assert "锅炉年检证书丢了" in out and "\x1b" not in out and "\x07" not in out and "\r" not in out
     assert terminal("a\x1b[31mb\tc\n\u202ed") == "a[31mb\tc\nd"
+
+
+# ---- 6. per-user limit across workers and restarts -------------------------------------------------------
+
+
+def test_6_one_limit_for_all_workers_and_restarts(
+    kb: KnowledgeBase, matcher: Matcher, store: SqlStore, db_url: str, clock: Clock
+) -> None:
+    """Two workers on one database and a restarted third share one count; a flood opens no ticket."""
+    engines = [make_engine(db_url) for _ in range(3)]
+    try:
+        workers = [
+            Assistant(kb, matcher, SqlStore(e), today=lambda: BOT_TODAY, clock=clock, flood=FloodLimit(SqlStore(e), 3))
+            for e in engines
+        ]
+        address = Address("wechat", "oFlood")
+        texts = []
+        for i in range(12):
+            worker = workers[i % 2] if i < 8 else workers[2]
+            replies = worker.handle(Incoming(address, "oFlood", f"{ESCALATING}{i}", message_id=str(i)))
+            texts.append([r.text for r in replies])
+        assert texts[3] == [FLOOD_REPLY] and texts[4:] == [[]] * 8
+        assert all(t and t != [FLOOD_REPLY] for t in texts[:3])
+        assert len(store.tickets_of("wechat", "oFlood")) <= 3
+        clock.advance(seconds=61)
+        assert workers[2].handle(Incoming(address, "oFlood", "社保费能缓缴吗", message_id="later"))[0].text
+        assert workers[0].handle(Incoming(address, "oFlood", ESCALATING, message_id="0"))[0].text == texts[0][0]
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_6_the_limit_applies_to_ask_and_the_console(db_url: str, tmp_path: Path) -> None:
+    def ask(text: str) -> str:
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+        env.update(DATABASE_URL=db_url, BOT_TODAY="2020-03-21", FLOOD_PER_MINUTE="2", PYTHONIOENCODING="utf-8")
+        cmd = [sys.executable, str(ROOT / "run_bot.py"), "ask", text, "--user", "flooder"]
+        return subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120).stdout
+
+    answers = [ask(ESCALATING), ask("转人工"), ask("转人工"), ask("转人工")]
+    assert FLOOD_REPLY not in answers[0] + answers[1]
+    assert FLOOD_REPLY in answers[2] and FLOOD_REPLY not in answers[3]
+    assert table_count(db_url, "tickets") == 1
 
 
 # ---- 7. personal data in staff views ---------------------------------------------------------------------

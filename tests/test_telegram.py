@@ -20,11 +20,12 @@ from typing import Any
 
 import pytest
 
-from bot.channels.telegram import FLOOD_REPLY, FloodGate, TelegramChannel, TelegramConfig, build_channel
+from bot.channels.telegram import TelegramChannel, TelegramConfig, build_channel
 from bot.channels.telegram_sender import MAX_TEXT, CallbackCodec, keyboard, split_text
 from bot.channels.telegram_staff import REFUSAL
 from bot.config import ROOT, TZ
 from bot.core import Assistant
+from bot.flood import FLOOD_REPLY, FloodLimit
 from bot.kb import KnowledgeBase
 from bot.models import Address, Option, Outgoing, TicketStatus
 from bot.outbox import OutboxPump
@@ -124,7 +125,7 @@ def stop(loop: LoopThread, tasks: list[asyncio.Task[Any]]) -> None:
 @pytest.fixture
 def bot(loop: LoopThread, fake_api: tuple[FakeBotApi, str], assistant: Assistant, clock: Clock) -> Iterator[Bot]:
     fake, url = fake_api
-    channel = build_channel(config(url, flood_per_minute=1000), assistant)
+    channel = build_channel(config(url), assistant)
     tasks = start(loop, channel, TicketQueue(assistant.store), clock)
     yield Bot(fake, loop, channel, Users())
     stop(loop, tasks)
@@ -223,7 +224,8 @@ def test_one_user_flooding_is_asked_once_to_slow_down(
     loop: LoopThread, fake_api: tuple[FakeBotApi, str], assistant: Assistant, clock: Clock, question: str
 ) -> None:
     fake, url = fake_api
-    channel = build_channel(config(url, flood_per_minute=3), assistant)
+    assistant.flood = FloodLimit(assistant.store, 3)  # as build_assistant() sets it from FLOOD_PER_MINUTE
+    channel = build_channel(config(url), assistant)
     tasks = start(loop, channel, TicketQueue(assistant.store), clock)
     try:
         users = Users()
@@ -236,15 +238,6 @@ def test_one_user_flooding_is_asked_once_to_slow_down(
     assert texts.count(FLOOD_REPLY) == 1
     assert sum(t.startswith(f"【{question}】") for t in texts) == 3
     assert fake.sent("sendMessage", OTHER_USER)[0].text.startswith(f"【{question}】")
-
-
-def test_flood_gate_counts_a_sliding_minute() -> None:
-    now = [0.0]
-    gate = FloodGate(2, clock=lambda: now[0])
-    assert [gate.check(1) for _ in range(4)] == ["ok", "ok", "warn", "drop"]
-    assert gate.check(2) == "ok"
-    now[0] = 61.0
-    assert gate.check(1) == "ok"
 
 
 # ---- tickets, the staff group and answers -----------------------------------------------------------------

@@ -19,8 +19,7 @@ import datetime as dt
 import gc
 import hashlib
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -31,12 +30,10 @@ from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, Te
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -52,7 +49,6 @@ from bot.models import Address, Incoming, Outgoing
 logger = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
-FLOOD_REPLY = "您发送消息太频繁了，请稍等一分钟再继续提问。"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 CONNECTIONS = 8  # kept-alive HTTP connections to the Bot API (replies to different chats go out concurrently)
 MAX_ATTEMPTS = 5  # an update that fails this often is logged and skipped, so one poison message cannot block all
@@ -91,7 +87,6 @@ class TelegramConfig:
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: str | None = None
-    flood_per_minute: int = 20
     card_interval: float = 5.0
     overdue_interval: float = 1800.0
     poll_timeout: int = 30
@@ -114,37 +109,10 @@ def config_from(settings: Any) -> TelegramConfig:
         webhook_listen=settings.telegram_webhook_listen,
         webhook_port=settings.telegram_webhook_port,
         webhook_secret=settings.telegram_webhook_secret,
-        flood_per_minute=settings.telegram_flood_per_minute,
         card_interval=settings.telegram_card_interval,
         overdue_interval=settings.telegram_overdue_interval,
         threads=settings.telegram_threads or default_threads(settings.database_url),
     )
-
-
-class FloodGate:
-    """At most `per_minute` messages per user in any 60 seconds; the first one over the limit is told so."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
-        self.clock = clock
-        self._seen: dict[int, collections.deque[float]] = {}
-        self._pruned = clock()
-
-    def check(self, user_id: int) -> str:
-        """ "ok", "warn" (the first message over the limit) or "drop"."""
-        if self.per_minute <= 0:
-            return "ok"
-        now = self.clock()
-        if now - self._pruned > 60:  # forget users quiet for a minute, so the table does not grow forever
-            self._seen = {u: s for u, s in self._seen.items() if s and s[-1] > now - 60}
-            self._pruned = now
-        seen = self._seen.setdefault(user_id, collections.deque())
-        while seen and seen[0] <= now - 60:
-            seen.popleft()
-        seen.append(now)
-        if len(seen) <= self.per_minute:
-            return "ok"
-        return "warn" if len(seen) == self.per_minute + 1 else "drop"
 
 
 def kind_of(message: Message) -> str | None:
@@ -231,7 +199,6 @@ class TelegramChannel:
         self.app = app
         self.desk = desk
         self.chat = chat
-        self.flood = FloodGate(config.flood_per_minute)
         self.sender = TelegramSender(app.bot, chat.codec)
         self.failed: set[int] = set()
         self._attempts: collections.Counter[int] = collections.Counter()
@@ -242,7 +209,6 @@ class TelegramChannel:
 
     def _register(self) -> None:
         app, desk, chat, staff_chat = self.app, self.desk, self.chat, self.config.staff_chat_id
-        app.add_handler(TypeHandler(Update, self._flood_guard), group=-1)
         app.add_handler(CallbackQueryHandler(desk.card_button, pattern=r"^staff:"))
         app.add_handler(CallbackQueryHandler(chat.button))
         messages = filters.UpdateType.MESSAGE  # edited messages are not new questions (nor a second /answer)
@@ -267,22 +233,6 @@ class TelegramChannel:
         jobs.run_repeating(self.desk.post_cards, interval=self.config.card_interval, first=0.1, name="cards")
         jobs.run_repeating(self.desk.announce_overdue, interval=self.config.overdue_interval, first=5, name="督办")
         jobs.run_daily(self.desk.weekly_report, time=SCHEDULE_TIME, days=(SCHEDULE_DAY,), name="weekly-report")
-
-    async def _flood_guard(self, update: Update, context: Context) -> None:
-        """One sender cannot fill the queue: over the limit, messages are dropped after one polite reply."""
-        user, chat = update.effective_user, update.effective_chat
-        if user is None or chat is None or chat.id == self.config.staff_chat_id:
-            return
-        verdict = self.flood.check(user.id)
-        if verdict == "ok":
-            return
-        logger.warning("telegram user %s over the flood limit", user.id)
-        if verdict == "warn":
-            if update.callback_query is not None:
-                await update.callback_query.answer(FLOOD_REPLY, show_alert=True)
-            else:
-                await context.bot.send_message(chat.id, FLOOD_REPLY)
-        raise ApplicationHandlerStop
 
     async def _ignore(self, update: Update, context: Context) -> None:
         return None

@@ -168,6 +168,16 @@ faq_candidates = sa.Table(
     sa.Column("department", sa.String(64)),
 )
 
+# Messages per user in the current minute, shared by every worker: the flood limit of all channels (0006).
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("channel", sa.String(16), primary_key=True),
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("window_start", sa.Float, nullable=False),  # Unix seconds of the window's first message
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
 # Telegram staff-group cards: which message shows which ticket, so a reply to a card answers that ticket (0004).
 telegram_cards = sa.Table(
     "telegram_cards",
@@ -179,3 +189,20 @@ telegram_cards = sa.Table(
     sa.Column("overdue_due_at", UtcDateTime()),  # the due time last announced as overdue (督办), once per due time
     sa.UniqueConstraint("chat_id", "message_id", name="uq_telegram_cards_message"),
 )
+
+
+def fit(table: sa.Table, row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`row` with each text value cut to its column's length (keys are column names after `prefix`).
+
+    One set of lengths for both backends: PostgreSQL refuses a longer value and SQLite would store it whole,
+    so the store cuts it first and both keep the same text.
+    """
+    out = dict(row)
+    for key, value in row.items():
+        if not isinstance(value, str) or not key.startswith(prefix):
+            continue
+        column = table.c.get(key[len(prefix) :])
+        length = getattr(column.type, "length", None) if column is not None else None
+        if length is not None and len(value) > length:
+            out[key] = value[:length]
+    return out

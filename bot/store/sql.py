@@ -15,7 +15,7 @@ from bot.config import TZ
 from bot.models import Address, Candidate, Option, Outgoing, Ticket, TicketStatus
 from bot.store.base import Exchange, NewTicket, UserState
 from bot.store.prepared import Prepared, raw_cursor
-from bot.store.schema import tickets
+from bot.store.schema import fit, messages, rate_limits, ticket_events, tickets, users
 from bot.store.statements import Statements
 
 logger = logging.getLogger(__name__)
@@ -130,6 +130,13 @@ def number(prefix: str, day: str, seq: int) -> str:
     return f"{prefix}{day}-{seq:04d}"
 
 
+def _lookup(address: Address, user_id: str, message_id: str | None) -> dict[str, Any]:
+    """The keys a message is looked up by, cut to their columns' lengths as `record` stores them."""
+    keys = fit(messages, {"channel": address.channel, "chat_id": address.chat_id, "user_id": user_id})
+    keys["message_id"] = fit(messages, {"channel_message_id": message_id})["channel_message_id"]
+    return keys
+
+
 def _user_state(channel: str, user_id: str, row: Any) -> UserState:
     """The stored state, or a fresh default when the user has no row yet."""
     if row is None:
@@ -197,17 +204,14 @@ class SqlStore:
         if not self.sql.pg:
             return self._arrival_sqlite(address, user_id, message_id)
         with self.reader.connect() as conn:
-            row = conn.execute(
-                self.sql.arrival,
-                {"channel": address.channel, "chat_id": address.chat_id, "message_id": message_id, "user_id": user_id},
-            ).one()
+            row = conn.execute(self.sql.arrival, _lookup(address, user_id, message_id)).one()
             previous = None if row.seen is None else self._replies(conn, row.seen)
         return previous, _user_state(address.channel, user_id, row if row.state is not None else None)
 
     def _arrival_sqlite(
         self, address: Address, user_id: str, message_id: str | None
     ) -> tuple[list[Outgoing] | None, UserState]:
-        params = {"channel": address.channel, "chat_id": address.chat_id, "message_id": message_id, "user_id": user_id}
+        params = _lookup(address, user_id, message_id)
         with raw_cursor(self.engine, transaction=False) as cur:
             district, name, enterprise, contact, state, seen = self._arrival.row(
                 self._arrival.execute(cur, params).fetchone()
@@ -270,6 +274,7 @@ class SqlStore:
             "ticket_id": exchange.ticket_id,
             **self._user_params(u, at),
         }
+        params = fit(users, fit(messages, params), prefix="u_")
         replies = [
             {
                 "channel": out.address.channel,
@@ -279,6 +284,7 @@ class SqlStore:
             }
             for out in exchange.replies
         ]
+        replies = [fit(messages, r) for r in replies]
         if self.sql.pg:  # one statement: the inserts after the first select from its RETURNING
             with self.single.connect() as conn:
                 in_id = conn.execute(self.sql.record, {**params, "replies": replies}).scalar()
@@ -333,6 +339,8 @@ class SqlStore:
             "status": TicketStatus.OPEN.value,
             "actor": f"{new.address.channel}:{new.user_id}",
         }
+        params = fit(tickets, params)
+        params["actor"] = fit(ticket_events, {"actor": params["actor"]})["actor"]
         if self.sql.pg:  # one statement; the counter row is locked only while it runs
             with self.single.connect() as conn:
                 row = conn.execute(self.sql.open_ticket, params).first()
@@ -360,11 +368,24 @@ class SqlStore:
 
         return TicketQueue(self).apply(number, actor, at, decide)
 
+    # ---- the flood limit ---------------------------------------------------------------------------------
+
+    def count_message(self, channel: str, user_id: str, now: float, window: float = 60.0) -> int:
+        """Count one message of the user; how many, this one included, since their window of `window` s began.
+
+        A window starts with the first message after the previous one ended. One atomic upsert, so every worker
+        (and a restarted one) counts against the same number.
+        """
+        params = fit(rate_limits, {"channel": channel, "user_id": user_id})
+        params.update(now=now, cutoff=now - window)
+        with self.single.begin() as conn:
+            return int(conn.execute(self.sql.count_message, params).scalar_one())
+
     def tickets_of(self, channel: str, user_id: str, limit: int = 10) -> list[Ticket]:
         with self.reader.connect() as conn:
             rows = conn.execute(
                 sa.select(tickets)
-                .where(tickets.c.channel == channel, tickets.c.user_id == user_id)
+                .where(tickets.c.channel == channel, tickets.c.user_id == user_id[:64])
                 .order_by(tickets.c.id.desc())
                 .limit(limit)
             ).all()

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.models import TicketStatus
-from bot.store.schema import messages, ticket_counters, ticket_events, tickets, users
+from bot.store.schema import messages, rate_limits, ticket_counters, ticket_events, tickets, users
 
 P = sa.bindparam
 
@@ -124,6 +124,19 @@ class Statements:
         )
         if self.pg:
             self.open_ticket = self._open_ticket_pg(by_source)
+
+        # ---- the flood limit: count one message in the user's current window, atomically -------------------
+        fresh = rate_limits.c.window_start <= P("cutoff", type_=sa.Float)
+        ins_hit = insert(rate_limits).values(
+            channel=P("channel"), user_id=P("user_id"), window_start=P("now", type_=sa.Float), count=1
+        )
+        self.count_message = ins_hit.on_conflict_do_update(
+            index_elements=["channel", "user_id"],
+            set_={  # both right-hand sides read the row as it was, on either backend
+                "count": sa.case((fresh, 1), else_=rate_limits.c.count + 1),
+                "window_start": sa.case((fresh, ins_hit.excluded.window_start), else_=rate_limits.c.window_start),
+            },
+        ).returning(rate_limits.c.count)
         self._changes: dict[tuple[Any, ...], sa.Executable] = {}
 
     def _record_pg(self, ins_in: Any, dedup: list[str]) -> sa.Select[Any]:
