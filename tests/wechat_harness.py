@@ -120,9 +120,21 @@ class FakeWeChat:
             body["MsgId"] = str(msg_id if msg_id is not None else next(self._ids))
         return "<xml>" + "".join(f"<{k}><![CDATA[{escape(v)}]]></{k}>" for k, v in body.items()) + "</xml>"
 
-    def post(self, xml: str | bytes, *, signature: str | None = None, msg_signature: str | None = None) -> Reply:
-        """POST a push (encrypted in safe mode); the reply, decrypted and parsed when it is XML."""
-        timestamp, nonce = str(int(time.time())), f"n{next(self._ids)}"
+    def post(
+        self,
+        xml: str | bytes,
+        *,
+        signature: str | None = None,
+        msg_signature: str | None = None,
+        timestamp: str | None = None,
+        nonce: str | None = None,
+    ) -> Reply:
+        """POST a push (encrypted in safe mode); the reply, decrypted and parsed when it is XML.
+
+        `timestamp` and `nonce` default to now and a fresh value; given, they replay a captured query string.
+        """
+        timestamp = timestamp or str(int(time.time()))
+        nonce = nonce or f"n{next(self._ids)}"
         params = {"timestamp": timestamp, "nonce": nonce}
         params["signature"] = signature or self.signature(self.token, timestamp, nonce)
         data = xml if isinstance(xml, bytes) else xml.encode()

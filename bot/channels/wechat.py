@@ -7,8 +7,10 @@ answered wait for the same answer, and an answer not ready within `reply_deadlin
 "success" and sent through customer-service messages when ready. The follower's customer-service window needs
 nothing from here: recording the message opens it (see wechat_window.py).
 
-Errors at this edge: bad signature → 403; oversized, malformed, DTD/entity-laden XML or undecryptable
-payloads → 400; anything else is answered politely and logged.
+Errors at this edge: bad signature, a timestamp more than 5 minutes from now, a (timestamp, nonce) reused with
+another body, or a plaintext push while safe mode is configured → 403 (wechat_replay.py); oversized, malformed,
+DTD/entity-laden XML, undecryptable payloads or fields no WeChat push carries (an openid or MsgId of the wrong
+shape) → 400, whatever the parser raised; anything else is answered politely and logged.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +32,7 @@ from wechatpy.utils import check_signature
 from bot.channels import default_threads
 from bot.channels.wechat_api import DEFAULT_BASE_URL
 from bot.channels.wechat_crypto import MessageCrypto, NotForUs, Undecryptable
+from bot.channels.wechat_replay import ReplayGuard
 from bot.channels.wechat_sender import split_text
 from bot.channels.wechat_xml import XmlError, parse_xml, text_reply
 from bot.delivery import DeliveryError, Sender
@@ -41,6 +45,8 @@ CHANNEL = "wechat"
 ACK = "success"  # WeChat's "received, no reply": it neither retries nor shows an error to the user
 BUSY_REPLY = "抱歉，系统暂时繁忙，请稍后再发一次您的问题。"
 NONTEXT_KINDS = ("image", "voice", "video", "shortvideo", "location", "link", "file")
+OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # real openids are 28 such characters; the users table holds 64
+MSG_ID = re.compile(r"[0-9]{1,64}")  # WeChat's MsgId is a 64-bit number
 WAIT_IN_PLACE = 0.1  # seconds the loop thread sleeps on the one core thread's answer before awaiting it
 
 
@@ -75,12 +81,18 @@ class WeChatConfig:
 
 def to_incoming(msg: dict[str, str]) -> Incoming | None:
     """The core's view of a pushed message; None for pushes that need no answer (unsubscribe, reports)."""
-    openid = msg.get("FromUserName")
+    openid = msg.get("FromUserName") or ""
     kind = msg.get("MsgType", "").lower()
     if not openid or not kind:
         raise BadRequest("message without FromUserName or MsgType")
+    if not OPENID.fullmatch(openid):
+        raise BadRequest(f"FromUserName of {len(openid)} characters is no openid")
     address = Address(CHANNEL, openid)
     msg_id = msg.get("MsgId") or None
+    if msg_id is not None and not MSG_ID.fullmatch(msg_id):
+        raise BadRequest(f"MsgId of {len(msg_id)} characters is no message id")
+    if not MSG_ID.fullmatch(msg.get("CreateTime") or "0"):
+        raise BadRequest("CreateTime is not a number")
     if kind == "text":
         return Incoming(address, openid, msg.get("Content", ""), message_id=msg_id)
     if kind == "voice" and msg.get("Recognition"):  # speech recognition is on: treat as what was said
@@ -118,6 +130,7 @@ class WeChatEndpoint:
         self.sender = sender
         self.executor = ThreadPoolExecutor(config.threads, thread_name_prefix="wechat")
         self.crypto = MessageCrypto(config.token, config.aes_key, config.app_id or "") if config.aes_key else None
+        self.replay = ReplayGuard()
         self._inflight: dict[tuple[str, str], Future[list[Outgoing]]] = {}
         self._last: Future[list[Outgoing]] | None = None  # the job submitted last (FIFO: all before it are done)
         self._late: set[asyncio.Task[None]] = set()
@@ -136,6 +149,9 @@ class WeChatEndpoint:
         except InvalidSignatureException:
             logger.warning("wechat verification with a bad signature from %s", request.remote)
             return web.Response(status=403, text="forbidden")
+        if not self.replay.fresh(q.get("timestamp", "")):
+            logger.warning("wechat verification with a stale timestamp from %s", request.remote)
+            return web.Response(status=403, text="forbidden")
         return web.Response(text=q.get("echostr", ""))
 
     async def receive(self, request: web.Request) -> web.Response:
@@ -148,6 +164,9 @@ class WeChatEndpoint:
             return web.Response(status=403, text="forbidden")
         except (BadRequest, XmlError) as exc:
             logger.warning("wechat push unreadable from %s: %s", request.remote, exc)
+            return web.Response(status=400, text="bad request")
+        except Exception as exc:  # whatever else a hostile body makes a parser raise is still a bad request
+            logger.warning("wechat push unreadable from %s: %s", request.remote, type(exc).__name__)
             return web.Response(status=400, text="bad request")
         if incoming is None:
             return web.Response(text=ACK)
@@ -167,14 +186,20 @@ class WeChatEndpoint:
             check_signature(self.config.token, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
         except InvalidSignatureException:
             raise Forbidden("bad signature") from None
+        if not self.replay.fresh(q.get("timestamp", "")):
+            raise Forbidden(f"timestamp {q.get('timestamp', '')[:20]!r} outside ±{self.replay.window} s")
         if (request.content_length or 0) > self.config.max_body:
             raise BadRequest(f"body of {request.content_length} bytes")
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise BadRequest("oversized body") from None
+        if not self.replay.admit(q.get("timestamp", ""), q.get("nonce", ""), body):
+            raise Forbidden("timestamp and nonce reused with another body")
         msg = parse_xml(body)
         if q.get("encrypt_type", "raw").lower() != "aes":
+            if self.crypto is not None:
+                raise Forbidden("plaintext push while safe mode (WECHAT_AES_KEY) is configured")
             return msg, False
         if self.crypto is None:
             raise BadRequest("encrypted push but WECHAT_AES_KEY is not set")

@@ -58,8 +58,10 @@ def parse_xml(data: bytes | str) -> dict[str, str]:
     parser.buffer_text = True
     try:
         parser.Parse(data, True)
-    except expat.ExpatError as exc:
-        raise XmlError(f"unreadable XML: {exc}") from None
+    except XmlError:
+        raise
+    except Exception as exc:  # ExpatError, and ValueError/LookupError for declared encodings expat cannot read
+        raise XmlError(f"unreadable XML: {type(exc).__name__}: {exc}") from None
     return fields
 
 
