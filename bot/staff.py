@@ -119,14 +119,17 @@ class StaffService:
         f = Filter(statuses, district, department, self.clock() if overdue else None, limit=limit)
         return [masked(t) for t in self.queue.find(f)]
 
-    def show(self, staff: Staff, number: str) -> TicketDetail:
-        """The ticket with its history and conversation; personal data whole only for its handler (recorded)."""
+    def show(self, staff: Staff, number: str, reveal: bool = True) -> TicketDetail:
+        """The ticket with its history and conversation; personal data whole only for its handler (recorded).
+
+        `reveal=False` masks it for the handler too: the view is read where others see it (a staff group).
+        """
         self.check(staff)
         ticket = self.queue.get(number)
         if ticket is None:
             raise rules.TicketNotFound(f"没有找到工单 {number}")
         context = self.queue.context(ticket.id)
-        if ticket.assignee != staff.id:
+        if not reveal or ticket.assignee != staff.id:
             return TicketDetail(masked(ticket), self.queue.events(ticket.id), masked_turns(context))
         if has_personal_data(ticket, context):
             self.queue.log([ticket.id], staff.id, self.clock(), Change("reveal", detail="承办人查看完整联系方式"))

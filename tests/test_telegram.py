@@ -291,6 +291,19 @@ def test_a_non_staff_user_cannot_answer(bot: Bot, store: SqlStore) -> None:
     assert refusal.text == REFUSAL
 
 
+def test_ticket_details_show_personal_data_whole_only_to_the_handler_in_private(bot: Bot) -> None:
+    """In the staff group everyone reads along: there the handler sees the masked ticket too."""
+    calls = bot.say("我叫王五，电话13912345678，锅炉年检证书丢了补办找谁")
+    if not any("工单号：" in c.text for c in calls):
+        calls = bot.say("转人工")
+    number = ticket_number(calls)
+    bot.say(f"/claim {number}", user=STAFF_USER)
+    in_group = [c.text for c in bot.say(f"/ticket {number}", user=STAFF_USER, chat_id=STAFF_CHAT) if "工单号" in c.text]
+    in_private = [c.text for c in bot.say(f"/ticket {number}", user=STAFF_USER) if "工单号" in c.text]
+    assert in_group and "13912345678" not in in_group[0] and "139****5678" in in_group[0]
+    assert in_private and "13912345678" in in_private[0]
+
+
 def test_a_configured_staff_user_answers_by_command_in_a_private_chat(bot: Bot, store: SqlStore) -> None:
     number = ticket_number(bot.say("社保卡丢了去哪里补办"))
     (queue,) = bot.say("/queue", user=STAFF_USER)

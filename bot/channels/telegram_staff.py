@@ -168,12 +168,13 @@ class StaffDesk:
         name, _, rest = message.text.partition(" ")
         name = name.lstrip("/").split("@")[0].lower()
         try:
-            text = await self._command(staff, name, rest.strip())
+            text = await self._command(staff, name, rest.strip(), private=message.chat.type == "private")
         except TicketError as exc:
             text = str(exc)
         await reply_long(message, text)
 
-    async def _command(self, staff: Staff, name: str, rest: str) -> str:
+    async def _command(self, staff: Staff, name: str, rest: str, private: bool) -> str:
+        """The command's answer; personal data is shown whole only in the handler's private chat."""
         number, _, arg = rest.partition(" ") if rest else ("", "", "")
         arg = arg.strip()
         needs_number = name not in ("queue", "digest")
@@ -187,7 +188,7 @@ class StaffDesk:
         if name == "digest":
             return format_digest(await self._run(self.service.digest, staff))
         if name == "ticket":
-            return detail_text(await self._run(self.service.show, staff, number), self.clock())
+            return detail_text(await self._run(self.service.show, staff, number, private), self.clock())
         if name == "answer":
             if not arg:
                 return "请写上答复内容。用法：/answer 工单号 答复内容"
