@@ -13,9 +13,9 @@ How a question is scored, and why:
 6. Out-of-scope exemplars (`faq/out-of-scope.yaml`) compete like entries; when one wins, we escalate.
 7. The intent guard: a question whose ask (解除, 录用, 年报, 申诉, 填报 … `faq/intents.yaml`) the best entry never
    covers is not answered by it, however many nouns they share.
-8. Where the lexical decision is not clear-cut, a sentence-embedding model (`bot/semantic.py`) is asked: it
-   vetoes an answer it disagrees with and lets a suggestion it agrees with become an answer. A question the
-   lexical stage answers by a wide lead never waits for the model.
+8. Where the lexical decision is not clear-cut, a sentence-embedding model (`bot/semantic.py`) is asked: its
+   similarity, standardised over the entries, is added to the lexical score, and the fused score decides answer,
+   choices or ticket. A question the lexical stage answers with a clear lead never waits for the model.
 """
 
 from __future__ import annotations
@@ -484,16 +484,15 @@ class Matcher:
             return self.W_QUERY * query_cov + self.W_PHRASE * phrase_cov
         return self.W_QUERY * query_cov + self.W_PHRASE * phrase_cov + self.W_FUZZ * similarity
 
-    def uncovered_intent(self, entry_id: str, tokens: Iterable[str]) -> bool:
+    def uncovered_intent(self, entry_id: str, tokens: frozenset[str]) -> bool:
         """True when the question asks for something (an intent group) the entry's phrasings never mention."""
         idx = self._index_of.get(entry_id)
-        toks = set(tokens)
-        return any(toks & words and idx not in entries for words, entries in self._intents)
+        return any(tokens & words and idx not in entries for words, entries in self._intents)
 
     def decide(
         self,
         ranked: list[tuple[str, float]],
-        tokens: Iterable[str],
+        tokens: frozenset[str],
         similarities: Callable[[], dict[str, float]] | None,
     ) -> Match:
         """Answer, suggest or escalate, from the lexical ranking and (only when needed) the model's similarities."""
@@ -512,7 +511,7 @@ class Matcher:
             return self._without_model(lexical, best, lexical_oos, lexical_answer)
         return self._fuse(dict(in_scope), oos, tokens, similarities())
 
-    def _fuse(self, lexical: dict[str, float], oos: float, tokens: Iterable[str], sims: dict[str, float]) -> Match:
+    def _fuse(self, lexical: dict[str, float], oos: float, tokens: frozenset[str], sims: dict[str, float]) -> Match:
         """Rank by lexical score plus the model's similarity, standardised over the entries (how far above the
         crowd the model puts an entry matters, not the raw cosine, which is 0.8–0.97 for almost anything)."""
         th = self.thresholds
@@ -545,13 +544,3 @@ class Matcher:
         if lexical and best >= th.suggest:
             return Match(Outcome.SUGGEST, tuple(lexical), reason="uncertain")
         return Match(Outcome.ESCALATE, tuple(lexical), reason="low-score")
-
-
-def _interleave(first: list[str], second: list[str]) -> list[str]:
-    """a1, b1, a2, b2 … without repeats: the lexical and the semantic favourites both get a place."""
-    out: list[str] = []
-    for i in range(max(len(first), len(second))):
-        for seq in (first, second):
-            if i < len(seq) and seq[i] not in out:
-                out.append(seq[i])
-    return out

@@ -93,9 +93,8 @@ class VectorCache:
     def vectors(self, texts: Sequence[str], embedder: Embedder) -> np.ndarray:
         """Vectors for `texts`, embedding (and saving) only those not cached yet."""
         keys = [self.key(t) for t in texts]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
-        if missing:
-            todo = {self.key(t): t for t in texts if self.key(t) in set(missing)}
+        todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
+        if todo:
             logger.warning("计算 %d 条FAQ问法的语义向量（仅首次或FAQ修改后）", len(todo))
             new = embedder.embed(list(todo.values()))
             self._vectors.update(zip(todo, new, strict=True))
