@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.mask import mask
 from bot.models import Ticket
-from bot.reports.mask import mask
 
 
 def mask_contact(contact: str | None) -> str | None:

@@ -12,9 +12,9 @@ import pytest
 from bot.config import TZ
 from bot.core import Assistant
 from bot.kb import KnowledgeBase
+from bot.mask import mask
 from bot.matcher import Matcher
 from bot.reports import IsoWeek, WeekError, build_report, build_weekly_report_document, render
-from bot.reports.mask import mask
 from bot.reports.model import WeeklyReport
 from bot.store import SqlStore
 from tests.conftest import BOT_TODAY, Clock

@@ -2,7 +2,6 @@
 
 data.py          read one week (Asia/Shanghai ISO week) of messages, tickets and events — the only SQL
 week.py          ISO week parsing and boundaries
-mask.py          personal data masking for every example shown
 clusters.py      grouping questions by need (jieba tokens via the matcher + rapidfuzz)
 gaps.py          gap questions → clusters with closest entry and proposed action
 volume.py, entries.py, ticket_stats.py   the other sections

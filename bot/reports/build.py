@@ -10,11 +10,11 @@ from sqlalchemy.engine import Engine
 
 from bot.config import TZ
 from bot.kb import KnowledgeBase
+from bot.mask import mask
 from bot.matcher import Matcher
 from bot.reports import entries
 from bot.reports.data import load_week
 from bot.reports.gaps import GapFinder
-from bot.reports.mask import mask
 from bot.reports.model import StaffProposal, WeeklyReport
 from bot.reports.ticket_stats import ticket_stats
 from bot.reports.volume import volume

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.kb import KnowledgeBase
+from bot.mask import mask, strip
 from bot.matcher import Matcher
 from bot.reports.clusters import Text, group
 from bot.reports.data import Turn, WeekData
-from bot.reports.mask import mask, strip
 from bot.reports.model import Cluster
 from bot.reports.ticket_stats import ANSWER_ACTIONS
 

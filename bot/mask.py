@@ -1,8 +1,9 @@
-"""Mask personal data in anything a report shows: phone and ID numbers, e-mail, bank cards, names.
+"""Mask personal data in what reports and staff views show: phone and ID numbers, e-mail, bank cards, names.
 
 Reports leave the bot (sent to a staff chat, opened in spreadsheets), so every example question and every
-drafted answer goes through `mask()`. `strip()` removes the same spans entirely, so clustering is not driven
-by a phone number two questions happen to share.
+drafted answer goes through `mask()`; staff lists, cards and exports too (`bot/privacy.py`). It lives outside
+`bot/reports` so the desk's commands do not import the report machinery (and SQLAlchemy) to mask a line.
+`strip()` removes the same spans entirely, so clustering is not driven by a phone number two questions share.
 """
 
 from __future__ import annotations
