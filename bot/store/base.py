@@ -104,3 +104,12 @@ class Store(Protocol):
     def recent_turns(self, address: Address, limit: int = 6) -> list[dict[str, str]]:
         """The last turns of a chat, oldest first, as {"direction", "text"} (context for a new ticket)."""
         ...
+
+    def claim_nonce(self, at: int, nonce: str, body_sha256: str, expired_before: int) -> bool:
+        """Remember a signed WeChat push's (timestamp `at`, nonce) with its body's hash; whether that hash is the first.
+
+        The first hash stored for a pair wins, atomically across processes: the same hash again (WeChat's own
+        retry) is True, another hash (a replayed signature on a forged body) is False. Pairs signed before
+        `expired_before` (Unix seconds) can no longer be fresh; each call drops a few of them.
+        """
+        ...

@@ -178,6 +178,16 @@ rate_limits = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
 )
 
+# Each signed WeChat push's (timestamp, nonce) with a hash of its body, while the timestamp is fresh (0007):
+# the first body wins across every worker; the same pair with another body is a replay.
+wechat_nonces = sa.Table(
+    "wechat_nonces",
+    metadata,
+    sa.Column("at", sa.BigInteger, primary_key=True),  # the push's timestamp, Unix seconds, as WeChat signed it
+    sa.Column("nonce", sa.String(64), primary_key=True),
+    sa.Column("body_sha256", sa.String(64), nullable=False),  # hex
+)
+
 # Telegram staff-group cards: which message shows which ticket, so a reply to a card answers that ticket (0004).
 telegram_cards = sa.Table(
     "telegram_cards",

@@ -15,7 +15,7 @@ from bot.config import TZ
 from bot.models import Address, Candidate, Option, Outgoing, Ticket, TicketStatus
 from bot.store.base import Exchange, NewTicket, UserState
 from bot.store.prepared import Prepared, raw_cursor
-from bot.store.schema import fit, messages, rate_limits, ticket_events, tickets, users
+from bot.store.schema import fit, messages, rate_limits, ticket_events, tickets, users, wechat_nonces
 from bot.store.statements import Statements
 
 logger = logging.getLogger(__name__)
@@ -380,6 +380,20 @@ class SqlStore:
         params.update(now=now, cutoff=now - window)
         with self.single.begin() as conn:
             return int(conn.execute(self.sql.count_message, params).scalar_one())
+
+    # ---- WeChat replay defence ---------------------------------------------------------------------------
+
+    def claim_nonce(self, at: int, nonce: str, body_sha256: str, expired_before: int) -> bool:
+        """One upsert: the first writer's body hash stays; then a few pairs older than `expired_before` go.
+
+        On PostgreSQL each statement commits on its own, so pruning (which skips rows others hold) never makes
+        a push wait, and a concurrent first use of the same pair waits only for that one row.
+        """
+        params = fit(wechat_nonces, {"at": at, "nonce": nonce, "body_sha256": body_sha256})
+        with self.single.begin() as conn:
+            first = conn.execute(self.sql.claim_nonce, params).scalar_one()
+            conn.execute(self.sql.prune_nonces, {"horizon": expired_before})
+        return bool(first == body_sha256)
 
     def tickets_of(self, channel: str, user_id: str, limit: int = 10) -> list[Ticket]:
         with self.reader.connect() as conn:

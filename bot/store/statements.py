@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.models import TicketStatus
-from bot.store.schema import messages, rate_limits, ticket_counters, ticket_events, tickets, users
+from bot.store.schema import messages, rate_limits, ticket_counters, ticket_events, tickets, users, wechat_nonces
 
 P = sa.bindparam
+PRUNE_NONCES = 2  # expired nonces dropped per push at most: the table drains twice as fast as it fills
 
 # Columns an exchange writes, in the order of the parameter dicts `SqlStore.record` builds.
 IN_COLUMNS = (
@@ -137,6 +138,23 @@ class Statements:
                 "window_start": sa.case((fresh, ins_hit.excluded.window_start), else_=rate_limits.c.window_start),
             },
         ).returning(rate_limits.c.count)
+
+        # ---- WeChat nonces: the first body of a (timestamp, nonce) wins, atomically -------------------------
+        ins_nonce = insert(wechat_nonces).values(
+            at=P("at", type_=sa.BigInteger), nonce=P("nonce"), body_sha256=P("body_sha256")
+        )
+        self.claim_nonce = ins_nonce.on_conflict_do_update(  # a no-op update, so RETURNING gives the first body
+            index_elements=["at", "nonce"], set_={"body_sha256": wechat_nonces.c.body_sha256}
+        ).returning(wechat_nonces.c.body_sha256)
+        expired = (
+            sa.select(wechat_nonces.c.at, wechat_nonces.c.nonce)
+            .where(wechat_nonces.c.at < P("horizon", type_=sa.BigInteger))
+            .limit(PRUNE_NONCES)
+            .with_for_update(skip_locked=True)  # PostgreSQL: a worker pruning the same rows is never waited for
+        )
+        self.prune_nonces = wechat_nonces.delete().where(
+            sa.tuple_(wechat_nonces.c.at, wechat_nonces.c.nonce).in_(expired)
+        )
         self._changes: dict[tuple[Any, ...], sa.Executable] = {}
 
     def _record_pg(self, ins_in: Any, dedup: list[str]) -> sa.Select[Any]:
