@@ -69,7 +69,7 @@ def serve(port: int, database_url: str, ready: mp.synchronize.Event) -> None:  #
 
     threads = default_threads(database_url)  # as `run_bot.py` does with WECHAT_THREADS unset
     config = WeChatConfig(token=TOKEN, aes_key=AES_KEY, app_id=APP_ID, port=port, threads=threads)
-    endpoint = WeChatEndpoint(config, handle)
+    endpoint = WeChatEndpoint(config, handle, assistant.store)
     assistant.matcher.warm()  # as `run_bot.py` does before serving
     assistant.handle(Incoming(Address("wechat", "warmup"), "warmup", "社保", message_id=str(dt.datetime.now())))
 

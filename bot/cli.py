@@ -72,7 +72,7 @@ def build_wechat(settings: Settings, assistant: Any) -> tuple[ChannelTask, Any]:
         sender = WeChatSender(api, WindowStore(assistant.store.engine))
     else:
         logger.warning("WECHAT_APP_ID/WECHAT_APP_SECRET not set: staff answers cannot reach WeChat users")
-    endpoint = wechat.WeChatEndpoint(config, assistant.handle, sender)
+    endpoint = wechat.WeChatEndpoint(config, assistant.handle, assistant.store, sender)
     return (lambda: wechat.serve(config, endpoint)), sender
 
 

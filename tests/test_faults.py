@@ -67,7 +67,7 @@ def staff_service(store: SqlStore, clock: Clock, kb: KnowledgeBase) -> StaffServ
 
 @pytest.fixture
 def wechat_url(loop: LoopThread, assistant: Assistant) -> str:
-    return endpoint_url(loop, WeChatEndpoint(WeChatConfig(token=TOKEN), assistant.handle))
+    return endpoint_url(loop, WeChatEndpoint(WeChatConfig(token=TOKEN), assistant.handle, assistant.store))
 
 
 @pytest.fixture
@@ -103,6 +103,32 @@ def test_1_a_captured_query_string_cannot_be_replayed(follower: FakeWeChat, wech
     assert table_count_of(store, "tickets") == 1
 
 
+def test_1_a_replay_is_refused_by_every_endpoint_process(
+    loop: LoopThread, assistant: Assistant, kb: KnowledgeBase, matcher: Matcher, clock: Clock, db_url: str
+) -> None:
+    """Two endpoints on their own stores (two worker processes behind one URL) share one memory: the database."""
+    engine = make_engine(db_url)
+    other = Assistant(kb, matcher, SqlStore(engine), today=lambda: BOT_TODAY, clock=clock)
+    config = WeChatConfig(token=TOKEN)
+    one = endpoint_url(loop, WeChatEndpoint(config, assistant.handle, assistant.store))
+    two = endpoint_url(loop, WeChatEndpoint(config, other.handle, other.store))
+    victim = "oVictim000000000000000000001"
+    follower, retrying, attacker = FakeWeChat(one, victim), FakeWeChat(two, victim), FakeWeChat(two, victim)
+    try:
+        now = str(int(time.time()))
+        push = follower.xml("text", Content="你好")
+        first = follower.post(push, timestamp=now, nonce="shared")
+        assert first.status == 200
+        assert retrying.post(push, timestamp=now, nonce="shared").text == first.text, "WeChat's retry, elsewhere"
+        forged = attacker.post(attacker.xml("text", Content="查询工单"), timestamp=now, nonce="shared")
+        assert forged.status == 403
+        assert follower.post(attacker.xml("text", Content="查询工单"), timestamp=now, nonce="shared").status == 403
+    finally:
+        for fake in (follower, retrying, attacker):
+            fake.close()
+        engine.dispose()
+
+
 def test_1_nonces_are_first_writer_wins_and_expire(store: SqlStore) -> None:
     """The store's side: one body per (timestamp, nonce); pairs that can no longer be fresh are pruned."""
     now = int(time.time())
@@ -123,7 +149,7 @@ def test_1_nonces_are_first_writer_wins_and_expire(store: SqlStore) -> None:
 
 def test_1_safe_mode_takes_encrypted_pushes_only(loop: LoopThread, assistant: Assistant) -> None:
     config = WeChatConfig(token=TOKEN, aes_key=AES_KEY, app_id=APP_ID)
-    url = endpoint_url(loop, WeChatEndpoint(config, assistant.handle))
+    url = endpoint_url(loop, WeChatEndpoint(config, assistant.handle, assistant.store))
     plain, safe = FakeWeChat(url), FakeWeChat(url, safe=True)
     try:
         assert plain.say("社保费能缓缴吗").status == 403

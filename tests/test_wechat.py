@@ -63,7 +63,7 @@ def make_endpoint(
     """The endpoint; in safe mode (EncodingAESKey set) it takes encrypted pushes only."""
     aes_key = AES_KEY if safe else None
     config = WeChatConfig(token=TOKEN, aes_key=aes_key, app_id=APP_ID, reply_deadline=deadline)
-    return WeChatEndpoint(config, handle or assistant.handle, sender)
+    return WeChatEndpoint(config, handle or assistant.handle, store, sender)
 
 
 @pytest.fixture
@@ -478,7 +478,7 @@ def test_with_telegram_on_the_same_loop_a_wechat_answer_never_holds_the_loop(
             loop_answered.append(False)
         return assistant.handle(inc)
 
-    fake = FakeWeChat(endpoint_url(loop, WeChatEndpoint(config, handle)))
+    fake = FakeWeChat(endpoint_url(loop, WeChatEndpoint(config, handle, assistant.store)))
     try:
         assert "【" in fake.say(question, msg_id=90001).text
     finally:

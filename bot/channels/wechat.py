@@ -8,9 +8,10 @@ answered wait for the same answer, and an answer not ready within `reply_deadlin
 nothing from here: recording the message opens it (see wechat_window.py).
 
 Errors at this edge: bad signature, a timestamp more than 5 minutes from now, a (timestamp, nonce) reused with
-another body, or a plaintext push while safe mode is configured → 403 (wechat_replay.py); oversized, malformed,
-DTD/entity-laden XML, undecryptable payloads or fields no WeChat push carries (an openid or MsgId of the wrong
-shape) → 400, whatever the parser raised; anything else is answered politely and logged.
+another body (remembered in the database, so by every process), or a plaintext push while safe mode is
+configured → 403 (wechat_replay.py); oversized, malformed, DTD/entity-laden XML, undecryptable payloads or fields
+no WeChat push carries (an openid or MsgId of the wrong shape) → 400, whatever the parser raised; anything else
+is answered politely and logged.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bot.channels.wechat_xml import XmlError, parse_xml, text_reply
 from bot.delivery import DeliveryError, Sender
 from bot.models import Address, Incoming, Outgoing
 from bot.render import as_text
+from bot.store.base import Store
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +125,7 @@ class WeChatEndpoint:
         self,
         config: WeChatConfig,
         handle: Callable[[Incoming], list[Outgoing]],
+        store: Store,
         sender: Sender | None = None,
     ) -> None:
         self.config = config
@@ -130,7 +133,7 @@ class WeChatEndpoint:
         self.sender = sender
         self.executor = ThreadPoolExecutor(config.threads, thread_name_prefix="wechat")
         self.crypto = MessageCrypto(config.token, config.aes_key, config.app_id or "") if config.aes_key else None
-        self.replay = ReplayGuard()
+        self.replay = ReplayGuard(store)  # (timestamp, nonce) → body, in the database
         self._inflight: dict[tuple[str, str], Future[list[Outgoing]]] = {}
         self._last: Future[list[Outgoing]] | None = None  # the job submitted last (FIFO: all before it are done)
         self._late: set[asyncio.Task[None]] = set()
@@ -194,7 +197,7 @@ class WeChatEndpoint:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise BadRequest("oversized body") from None
-        if not self.replay.admit(q.get("timestamp", ""), q.get("nonce", ""), body):
+        if not await asyncio.to_thread(self.replay.admit, q.get("timestamp", ""), q.get("nonce", ""), body):
             raise Forbidden("timestamp and nonce reused with another body")
         msg = parse_xml(body)
         if q.get("encrypt_type", "raw").lower() != "aes":

@@ -2,11 +2,10 @@
 
 WeChat's query signature covers only token, timestamp and nonce, not the body. A query string captured once
 (a proxy log) would sign any body forever; so a timestamp more than `window` seconds from now is refused, and
-inside the window each (timestamp, nonce) is remembered with a digest of its body: the same pair with another
-body is a forgery, the same body again is WeChat's own retry (answered from the store like any re-delivery).
-
-The memory is per process: a deployment with several endpoint processes behind one URL should route by
-nonce or accept that a replay inside the 5-minute window may reach another process once.
+each (timestamp, nonce) is remembered with a hash of its body in the database (`Store.claim_nonce`), shared by
+every endpoint process and kept across restarts: the same pair with another body is a forgery, the same body
+again is WeChat's own retry (answered from the store like any re-delivery). A pair is forgotten once its
+timestamp can no longer be fresh.
 """
 
 from __future__ import annotations
@@ -15,16 +14,18 @@ import hashlib
 import time
 from collections.abc import Callable
 
+from bot.store.base import Store
+
 WINDOW_SECONDS = 300
 
 
 class ReplayGuard:
     """Freshness of a push's timestamp and single use of its (timestamp, nonce)."""
 
-    def __init__(self, window: int = WINDOW_SECONDS, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, window: int = WINDOW_SECONDS, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
         self.window = window
         self.clock = clock
-        self._seen: dict[tuple[str, str], tuple[float, bytes]] = {}  # insertion order = arrival order
 
     def fresh(self, timestamp: str) -> bool:
         """Whether `timestamp` (Unix seconds, as WeChat sends it) is within the window around now."""
@@ -35,21 +36,6 @@ class ReplayGuard:
         return abs(self.clock() - at) <= self.window
 
     def admit(self, timestamp: str, nonce: str, body: bytes) -> bool:
-        """False when this (timestamp, nonce) came before with a different body; remembers it otherwise."""
-        now = self.clock()
-        self._forget(now)
-        digest = hashlib.sha256(body).digest()
-        seen = self._seen.get((timestamp, nonce))
-        if seen is not None:
-            return seen[1] == digest
-        self._seen[(timestamp, nonce)] = (now, digest)
-        return True
-
-    def _forget(self, now: float) -> None:
-        """Drop pairs older than twice the window: their timestamps can no longer be fresh."""
-        horizon = now - 2 * self.window
-        while self._seen:
-            key, (arrived, _) = next(iter(self._seen.items()))
-            if arrived >= horizon:
-                return
-            del self._seen[key]
+        """False when this fresh (timestamp, nonce) came before with a different body; remembers it otherwise."""
+        digest = hashlib.sha256(body).hexdigest()
+        return self.store.claim_nonce(int(timestamp), nonce, digest, int(self.clock()) - self.window)
