@@ -161,6 +161,8 @@ class SqlStore:
             self._insert_incoming = Prepared(self.sql.insert_incoming, d)
             self._insert_reply = Prepared(self.sql.insert_reply, d)
             self._upsert_user = Prepared(self.sql.upsert_user, d)
+            self._claim_nonce = Prepared(self.sql.claim_nonce, d)
+            self._prune_nonces = Prepared(self.sql.prune_nonces, d)
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
@@ -390,9 +392,14 @@ class SqlStore:
         a push wait, and a concurrent first use of the same pair waits only for that one row.
         """
         params = fit(wechat_nonces, {"at": at, "nonce": nonce, "body_sha256": body_sha256})
-        with self.single.begin() as conn:
-            first = conn.execute(self.sql.claim_nonce, params).scalar_one()
-            conn.execute(self.sql.prune_nonces, {"horizon": expired_before})
+        if self.sql.pg:
+            with self.single.begin() as conn:
+                first = conn.execute(self.sql.claim_nonce, params).scalar_one()
+                conn.execute(self.sql.prune_nonces, {"horizon": expired_before})
+        else:  # every push pays this: BEGIN IMMEDIATE … COMMIT on a raw cursor
+            with raw_cursor(self.engine, transaction=True) as cur:
+                first = self._claim_nonce.execute(cur, params).fetchone()[0]
+                self._prune_nonces.execute(cur, {"horizon": expired_before})
         return bool(first == body_sha256)
 
     def tickets_of(self, channel: str, user_id: str, limit: int = 10) -> list[Ticket]:
