@@ -70,6 +70,8 @@ def serve(port: int, database_url: str, ready: mp.synchronize.Event) -> None:  #
     threads = default_threads(database_url)  # as `run_bot.py` does with WECHAT_THREADS unset
     config = WeChatConfig(token=TOKEN, aes_key=AES_KEY, app_id=APP_ID, port=port, threads=threads)
     endpoint = WeChatEndpoint(config, handle, assistant.store)
+    # Safe mode takes encrypted pushes only, so plain mode is an account without an AES key, served under /plain.
+    plain = WeChatEndpoint(WeChatConfig(token=TOKEN, app_id=APP_ID, port=port, threads=threads), handle, assistant.store)
     assistant.matcher.warm()  # as `run_bot.py` does before serving
     assistant.handle(Incoming(Address("wechat", "warmup"), "warmup", "社保", message_id=str(dt.datetime.now())))
 
@@ -82,6 +84,7 @@ def serve(port: int, database_url: str, ready: mp.synchronize.Event) -> None:  #
 
     async def main() -> None:
         app = endpoint.app()
+        app.add_subapp("/plain", plain.app())
         app.router.add_post("/echo", echo)
         app.router.add_get("/cpu", cpu)
         runner = web.AppRunner(app, access_log=None)
@@ -172,7 +175,7 @@ def main() -> None:
         rows = []
         for name, path, safe in (
             ("baseline echo", "/echo", False),
-            ("text, plain mode", "/wechat", False),
+            ("text, plain mode", "/plain/wechat", False),
             ("text, safe mode (AES)", "/wechat", True),
         ):
             work = pushes(args.requests, safe, qs, base)
