@@ -71,7 +71,8 @@ def serve(port: int, database_url: str, ready: mp.synchronize.Event) -> None:  #
     config = WeChatConfig(token=TOKEN, aes_key=AES_KEY, app_id=APP_ID, port=port, threads=threads)
     endpoint = WeChatEndpoint(config, handle, assistant.store)
     # Safe mode takes encrypted pushes only, so plain mode is an account without an AES key, served under /plain.
-    plain = WeChatEndpoint(WeChatConfig(token=TOKEN, app_id=APP_ID, port=port, threads=threads), handle, assistant.store)
+    plain_config = WeChatConfig(token=TOKEN, app_id=APP_ID, port=port, threads=threads)
+    plain = WeChatEndpoint(plain_config, handle, assistant.store)
     assistant.matcher.warm()  # as `run_bot.py` does before serving
     assistant.handle(Incoming(Address("wechat", "warmup"), "warmup", "社保", message_id=str(dt.datetime.now())))
 
