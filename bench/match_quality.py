@@ -40,7 +40,6 @@ from bot.semantic import Embedder, load_embedder
 FOLDS = 5
 REAL = ROOT / "tests/data/real-questions.jsonl"
 HEADER = f" {'n':>5} {'right':>6} {'top3':>6} {'wrong':>6} {'oos_ans':>8} {'model':>6}"
-OOS_TEXTS = "\0exemplars"  # key under which all_similarities() keeps the exemplar texts
 LEXICAL_GRID = {  # the thresholds the k-fold chooses among; the others keep their defaults
     "answer": (42.0, 46.0, 50.0, 55.0),
     "margin": (5.0, 7.0, 10.0, 14.0),
@@ -112,24 +111,23 @@ class Evidence:
     """Each question's lexical ranking and the model's similarities, computed once for every threshold.
 
     `sims` are the similarities to every entry and exemplar (from a matcher with the whole FAQ); exemplars that
-    the scored index must not contain (`hidden`) are dropped from them, and the lexical matcher is built without
-    them, so a question never meets itself as an out-of-scope exemplar."""
+    the scored index must not contain (their ids in `hidden`) are dropped from them, and the lexical matcher is
+    built without them, so a question never meets itself as an out-of-scope exemplar."""
 
     def __init__(
         self,
         matcher: Matcher,
         questions: Iterable[Question],
         sims: dict[str, dict[str, float]] | None = None,
-        hidden: frozenset[str] = frozenset(),
+        hidden: frozenset[str] = frozenset(),  # exemplar ids (oos:N of the whole FAQ)
     ) -> None:
         self.matcher = matcher
         self.items = []
-        hidden_ids = {f"{OOS_PREFIX}{i}" for i, x in enumerate(matcher_kb_oos(sims)) if x in hidden}
         for q in questions:
             lexical = matcher.lexical(matcher.normalize.clean(q.q))
             known = None
             if sims is not None and lexical is not None:
-                known = {i: v for i, v in sims[q.q].items() if i not in hidden_ids}
+                known = {i: v for i, v in sims[q.q].items() if i not in hidden}
             elif matcher.semantic and lexical is not None:
                 known = matcher.semantic.similarities(matcher.normalize.clean(q.q))
             self.items.append((q, lexical, known))
@@ -170,13 +168,7 @@ def all_similarities(full: Matcher, questions: Iterable[Question]) -> dict[str, 
     """The model's similarities of each question to every entry and exemplar of the whole FAQ (None: no model)."""
     if full.semantic is None:
         return None
-    out = {q.q: full.semantic.similarities(full.normalize.clean(q.q)) for q in questions}
-    out[OOS_TEXTS] = dict.fromkeys(full.kb.out_of_scope, 0.0)  # the exemplars in index order
-    return out
-
-
-def matcher_kb_oos(sims: dict[str, dict[str, float]] | None) -> list[str]:
-    return list(sims[OOS_TEXTS]) if sims else []
+    return {q.q: full.semantic.similarities(full.normalize.clean(q.q)) for q in questions}
 
 
 class Folds:
@@ -196,7 +188,8 @@ class Folds:
         if without not in self._lexical:
             oos = tuple(x for x in self.kb.out_of_scope if x not in hidden)
             self._lexical[without] = Matcher(dataclasses.replace(self.kb, out_of_scope=oos))
-        return Evidence(self._lexical[without], questions, self.sims, hidden)
+        hidden_ids = frozenset(f"{OOS_PREFIX}{i}" for i, x in enumerate(self.kb.out_of_scope) if x in hidden)
+        return Evidence(self._lexical[without], questions, self.sims, hidden_ids)
 
     def best(self, sets: list[Evidence]) -> Thresholds:
         """The thresholds with the best objective on these questions, counted together."""

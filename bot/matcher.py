@@ -197,7 +197,6 @@ class Matcher:
             for idx, norm, toks in token_sets
             if toks
         ]
-        self._index_of = {eid: i for i, eid in enumerate(self._ids)}
         self._ph_entry = [ph.entry for ph in self._phrasings]
         self._ph_text = [ph.text for ph in self._phrasings]
         by_token: dict[str, list[int]] = defaultdict(list)
@@ -213,12 +212,12 @@ class Matcher:
             "matcher index: %d entries, %d phrasings, %d tokens", len(kb.entries), len(self._phrasings), len(self._idf)
         )
 
-    def _intent_groups(self, groups: Sequence[Sequence[str]]) -> tuple[tuple[frozenset[str], frozenset[int]], ...]:
-        """Each intent group's words as tokens, with the entries whose phrasings or keywords use one of them."""
+    def _intent_groups(self, groups: Sequence[Sequence[str]]) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+        """Each intent group's words as tokens, with the ids of the entries whose phrasings or keywords use one."""
         out = []
         for group in groups:
             words = frozenset(self.normalize(w).replace(" ", "") for w in group)
-            entries = frozenset().union(*(self._entries_with.get(w, frozenset()) for w in words))
+            entries = frozenset(self._ids[i] for w in words for i in self._entries_with.get(w, ()))
             out.append((words, entries))
         return tuple(out)
 
@@ -486,8 +485,7 @@ class Matcher:
 
     def uncovered_intent(self, entry_id: str, tokens: frozenset[str]) -> bool:
         """True when the question asks for something (an intent group) the entry's phrasings never mention."""
-        idx = self._index_of.get(entry_id)
-        return any(tokens & words and idx not in entries for words, entries in self._intents)
+        return any(tokens & words and entry_id not in entries for words, entries in self._intents)
 
     def decide(
         self,
@@ -508,7 +506,7 @@ class Matcher:
         if lexical_answer and (similarities is None or (best >= th.sure and best - runner_up >= th.sure_margin)):
             return Match(Outcome.ANSWER, tuple(lexical), reason="score")
         if similarities is None:
-            return self._without_model(lexical, best, lexical_oos, lexical_answer)
+            return self._without_model(lexical, best, lexical_oos)
         return self._fuse(dict(in_scope), oos, tokens, similarities())
 
     def _fuse(self, lexical: dict[str, float], oos: float, tokens: frozenset[str], sims: dict[str, float]) -> Match:
@@ -534,11 +532,9 @@ class Matcher:
             return Match(Outcome.SUGGEST, candidates, reason="uncertain")
         return Match(Outcome.ESCALATE, candidates, reason="low-score")
 
-    def _without_model(self, lexical: list[Candidate], best: float, oos: bool, answer: bool) -> Match:
-        """The lexical decision alone (the model is not installed or could not load)."""
+    def _without_model(self, lexical: list[Candidate], best: float, oos: bool) -> Match:
+        """No lexical answer and no model (not installed, could not load): choices, or a person."""
         th = self.thresholds
-        if answer:
-            return Match(Outcome.ANSWER, tuple(lexical), reason="score")
         if oos:
             return Match(Outcome.ESCALATE, tuple(lexical), reason="out-of-scope")
         if lexical and best >= th.suggest:
