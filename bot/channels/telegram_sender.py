@@ -8,14 +8,11 @@ knowledge base can produce (the same in every worker and after a restart).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.request import RequestData
 
 from bot.delivery import DeliveryError
 from bot.kb import KnowledgeBase
@@ -106,45 +103,13 @@ def keyboard(options: tuple[Option, ...], codec: CallbackCodec) -> InlineKeyboar
     return InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d) for t, d in row] for row in rows])
 
 
-def keyboard_json(options: tuple[Option, ...], codec: CallbackCodec) -> dict[str, Any] | None:
-    """The inline buttons as the Bot API's JSON (what `keyboard` serializes to, without building objects)."""
-    if not options:
-        return None
-    rows = _rows(options, codec)
-    return {"inline_keyboard": [[{"text": t, "callback_data": d} for t, d in row] for row in rows]}
-
-
-class JsonData(RequestData):  # type: ignore[misc]  # final in typing only; post() needs a RequestData
-    """Request parameters already in Bot API JSON form: no PTB objects to build and serialize."""
-
-    def __init__(self, params: dict[str, Any]) -> None:
-        super().__init__()
-        self._json = params
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        return self._json
-
-    @property
-    def json_parameters(self) -> dict[str, str]:
-        return {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in self._json.items()}
-
-
 async def send_outgoing(bot: Bot, out: Outgoing, codec: CallbackCodec) -> None:
-    """Send one reply, split if long; the buttons go with the last part.
-
-    The hot path of every enterprise message: the JSON goes straight to the bot's request object (same
-    connections and errors as `bot.send_message`) and the sent message is not parsed back into objects.
-    """
+    """Send one reply, split if long; the buttons go with the last part (python-telegram-bot's public API)."""
     parts = split_text(out.text)
-    markup = keyboard_json(out.options, codec)
+    markup = keyboard(out.options, codec)
     chat_id = int(out.address.chat_id)
-    url = f"{bot.base_url}/sendMessage"
     for i, part in enumerate(parts):
-        params: dict[str, Any] = {"chat_id": chat_id, "text": part}
-        if markup is not None and i == len(parts) - 1:
-            params["reply_markup"] = markup
-        await bot.request.post(url, JsonData(params))
+        await bot.send_message(chat_id, part, reply_markup=markup if i == len(parts) - 1 else None)
 
 
 class TelegramSender:

@@ -2,8 +2,9 @@
 
 Executing even a prebuilt statement through SQLAlchemy costs ~0.1 ms of Python per call (execution context,
 parameter construction, result metadata, events) — more than SQLite needs to run it. A `Prepared` keeps
-SQLAlchemy's compiled SQL and its type processors (so values are stored and read exactly as through
-SQLAlchemy: UTC datetimes, JSON) and skips the rest.
+SQLAlchemy's compiled SQL and the types' processors (so values are stored and read exactly as through
+SQLAlchemy: UTC datetimes, JSON) and skips the rest. Only public API: the compiled string, its positional
+bind names and binds, and each type's `dialect_impl(...).bind_processor/result_processor`.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ class Prepared:
         if compiled.positiontup is None:
             raise ValueError(f"{dialect.name} does not use positional parameters")
         self.sql: str = compiled.string
-        procs = compiled._bind_processors
-        fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+        binds = compiled.binds
+        procs = {name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in binds.items()}
+        fixed = {name: bind.value for name, bind in binds.items() if not bind.required}
         # (name, processor, fixed value): literals compiled into the statement carry their own value
         self._binds = [(n, procs.get(n), fixed.get(n), n in fixed) for n in compiled.positiontup]
-        self._results: list[Processor] = [
-            col[3]._cached_result_processor(dialect, None) for col in compiled._result_columns
-        ]
+        columns = stmt.exported_columns if isinstance(stmt, sa.sql.expression.ReturnsRows) else ()
+        self._results: list[Processor] = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The positional parameters for `values`, through the columns' bind processors."""
