@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.channels import parts
 from bot.delivery import DeliveryError
 from bot.kb import KnowledgeBase
 from bot.models import DISTRICTS, Option, Outgoing
@@ -26,24 +27,9 @@ MAX_CALLBACK_BYTES = 64
 ROW_KINDS = ("feedback", "human")  # small buttons that share the last row
 
 
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut text into parts of at most `limit` characters, at line ends where possible."""
-    parts: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        if len(current) + len(line) > limit:
-            parts.append(current)
-            current = ""
-        current += line
-    if current or not parts:
-        parts.append(current)
-    return [p.rstrip("\n") or "…" for p in parts]
+def split_text(text: str) -> list[str]:
+    """Parts of one Telegram message each."""
+    return parts.split_text(text, MAX_TEXT)
 
 
 class CallbackCodec:

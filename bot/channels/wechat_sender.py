@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.channels import parts
 from bot.channels.wechat_api import ApiError, WeChatApi
 from bot.channels.wechat_window import Refusal, WindowStore
 from bot.delivery import DeliveryError
@@ -29,27 +30,9 @@ REFUSALS = {
 }
 
 
-def split_text(text: str, limit: int = MAX_TEXT_BYTES) -> list[str]:
-    """Cut text into parts of at most `limit` UTF-8 bytes, at line ends where possible."""
-    if len(text.encode()) <= limit:  # nearly every answer: skip re-encoding it line by line
-        return [text.strip("\n")]
-    parts: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        while len(line.encode()) > limit:  # a single overlong line: cut by characters
-            cut = len(line.encode()[:limit].decode(errors="ignore"))
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:cut])
-            line = line[cut:]
-        if len((current + line).encode()) > limit:
-            parts.append(current)
-            current = ""
-        current += line
-    if current or not parts:
-        parts.append(current)
-    return [p.strip("\n") for p in parts]
+def split_text(text: str) -> list[str]:
+    """Parts of one WeChat text message each."""
+    return parts.split_text(text, MAX_TEXT_BYTES, parts.utf8_bytes)
 
 
 @dataclass
