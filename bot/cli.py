@@ -56,14 +56,19 @@ def build_assistant(settings: Settings, kb: KnowledgeBase | None = None) -> Any:
 ChannelTask = Callable[[], Coroutine[Any, Any, None]]
 
 
-def build_wechat(settings: Settings, assistant: Any) -> tuple[ChannelTask, Any]:
-    """The WeChat endpoint and, with an AppSecret, its customer-service `Sender` (else None)."""
+def build_wechat(settings: Settings, assistant: Any, shared_port: bool = False) -> tuple[ChannelTask, Any]:
+    """The WeChat endpoint and, with an AppSecret, its customer-service `Sender` (else None).
+
+    `shared_port`: several workers listen on the same port (SO_REUSEPORT; the kernel spreads connections).
+    """
+    import dataclasses
+
     from bot.channels import wechat
     from bot.channels.wechat_api import WeChatApi
     from bot.channels.wechat_sender import WeChatSender
     from bot.channels.wechat_window import WindowStore
 
-    config = wechat.config_from(settings)
+    config = dataclasses.replace(wechat.config_from(settings), reuse_port=shared_port)
     if config.aes_key and not config.app_id:
         raise ConfigError("WECHAT_AES_KEY is set: WECHAT_APP_ID is needed to decrypt messages")
     sender = None
@@ -76,11 +81,18 @@ def build_wechat(settings: Settings, assistant: Any) -> tuple[ChannelTask, Any]:
     return (lambda: wechat.serve(config, endpoint)), sender
 
 
-def build_telegram(settings: Settings, assistant: Any) -> tuple[ChannelTask, Any]:
-    """The Telegram bot (enterprise chats and the staff group) and its `Sender` for staff answers."""
+def build_telegram(settings: Settings, assistant: Any, worker: int = 0, workers: int = 1) -> tuple[ChannelTask, Any]:
+    """The Telegram bot (enterprise chats and the staff group) and its `Sender` for staff answers.
+
+    As worker `worker` of `workers`: worker 0 polls (or registers the webhook) and runs the staff group's
+    schedule; with polling, every worker answers its share of the updates from the database queue.
+    """
+    import dataclasses
+
     from bot.channels import telegram
 
-    channel = telegram.build_channel(telegram.config_from(settings), assistant, settings)
+    config = dataclasses.replace(telegram.config_from(settings), worker=worker, workers=workers)
+    channel = telegram.build_channel(config, assistant, settings)
     return channel.run, channel.sender
 
 
@@ -130,7 +142,44 @@ async def serve_channels(tasks: Sequence[ChannelTask]) -> None:
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    """Serve the configured channels together; chat in the console when none is configured."""
+    """Serve the configured channels (BOT_WORKERS processes on PostgreSQL); the console when none is configured."""
+    channels = bool(settings.wechat_token or settings.telegram_token)
+    if channels and settings.workers > 1:
+        if settings.database_url.startswith("sqlite"):
+            from bot.workers import SQLITE_REFUSED
+
+            print(SQLITE_REFUSED.format(n=settings.workers), file=sys.stderr)
+        else:
+            return supervise(settings)
+    return serve(settings)
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """One of BOT_WORKERS serving processes, as the supervisor starts it."""
+    if not 0 <= args.index < settings.workers:
+        print(f"配置错误: 工作进程编号 {args.index} 超出 BOT_WORKERS={settings.workers} 的范围", file=sys.stderr)
+        return 2
+    return serve(settings, worker=args.index, workers=settings.workers, parent=os.getppid())
+
+
+def supervise(settings: Settings) -> int:
+    """Bring the schema up to date once, then start and watch BOT_WORKERS workers (bot/workers.py)."""
+    from bot.store import make_engine, migrate
+    from bot.workers import Supervisor
+
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+    except Exception as exc:  # the workers would fail the same way, over and over
+        print(f"数据库无法使用（{type(exc).__name__}），请检查 DATABASE_URL: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return Supervisor(settings.workers).run()
+
+
+def serve(settings: Settings, worker: int = 0, workers: int = 1, parent: int | None = None) -> int:
+    """Serve the configured channels together in this process; chat in the console when none is configured."""
     from bot.channels import console
 
     assistant = build_assistant(settings)
@@ -138,12 +187,12 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     senders: dict[str, Any] = {}
     try:
         if settings.wechat_token:
-            serve_wechat, wechat_sender = build_wechat(settings, assistant)
+            serve_wechat, wechat_sender = build_wechat(settings, assistant, shared_port=workers > 1)
             tasks.append(serve_wechat)
             if wechat_sender is not None:
                 senders[wechat_sender.channel] = wechat_sender
         if settings.telegram_token:
-            serve_telegram, telegram_sender = build_telegram(settings, assistant)
+            serve_telegram, telegram_sender = build_telegram(settings, assistant, worker, workers)
             tasks.append(serve_telegram)
             senders[telegram_sender.channel] = telegram_sender
     except ConfigError as exc:
@@ -158,6 +207,10 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
         console.run(assistant, pending=console_pending(assistant.store))
         return 0
+    if parent is not None:
+        from bot.workers import orphan_watch
+
+        tasks.append(lambda: orphan_watch(parent))
     assistant.matcher.warm()  # before the first user of any channel, not on it
     asyncio.run(serve_channels(tasks))
     return 0
@@ -283,6 +336,9 @@ def parser() -> argparse.ArgumentParser:
     from bot.cli_report import add_report_commands
 
     add_report_commands(sub, faq_sub)
+    worker = sub.add_parser("worker", help="one of BOT_WORKERS serving processes (started by the supervisor)")
+    worker.add_argument("index", type=int, help="0 … BOT_WORKERS-1; worker 0 also polls Telegram")
+    worker.set_defaults(func=cmd_worker)
     from bot.cli_tickets import register as register_tickets
 
     register_tickets(sub)

@@ -42,6 +42,9 @@ class Settings:
     ticket_prefix: str = "FG"
     # LOG_LEVEL=INFO
     log_level: str = "WARNING"
+    # BOT_WORKERS=4 — serving processes on this machine, all on one PostgreSQL (a supervisor restarts any that
+    # dies); the SQLite default stays one process. Typically one per free core.
+    workers: int = 1
     # STAFF_USER_IDS=12345,telegram:67890,张三 — who may use staff operations (bare ids or channel:id); when empty,
     # only the CLI desk (local database access) is staff.
     staff_user_ids: frozenset[str] = frozenset()
@@ -135,6 +138,7 @@ class Settings:
             embed_cache_dir=Path(env["EMBED_CACHE_DIR"]) if env.get("EMBED_CACHE_DIR") else None,
             ticket_prefix=env.get("TICKET_PREFIX") or defaults.ticket_prefix,
             log_level=(env.get("LOG_LEVEL") or defaults.log_level).upper(),
+            workers=_workers(env.get("BOT_WORKERS") or ""),
             staff_user_ids=frozenset(x.strip() for x in (env.get("STAFF_USER_IDS") or "").split(",") if x.strip()),
             ticket_sla_days=_ticket_sla(env.get("TICKET_SLA_DAYS") or ""),
             ticket_work_hours=_work_hours(env.get("TICKET_WORK_HOURS") or defaults.ticket_work_hours),
@@ -172,6 +176,22 @@ def _switch(name: str, raw: str) -> bool:
     if value in ("off", "0", "false", "no"):
         return False
     raise ConfigError(f"{name}={raw!r}: expected on or off")
+
+
+MAX_WORKERS = 64
+
+
+def _workers(raw: str) -> int:
+    """BOT_WORKERS: a whole number of processes, 1 when unset."""
+    if not raw.strip():
+        return 1
+    try:
+        n = int(raw.strip())
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_WORKERS:
+        raise ConfigError(f"BOT_WORKERS={raw!r}: expected a whole number from 1 to {MAX_WORKERS}")
+    return n
 
 
 def _chat_id(raw: str | None) -> int | None:

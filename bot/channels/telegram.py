@@ -45,6 +45,7 @@ from bot.channels.telegram_sender import CallbackCodec, TelegramSender, send_out
 from bot.channels.telegram_staff import STAFF_COMMANDS, GateDirectory, StaffDesk, StaffGate
 from bot.config import TZ
 from bot.models import Address, Incoming, Outgoing
+from bot.store.updates import UpdateQueue
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,9 @@ class TelegramConfig:
     overdue_interval: float = 1800.0
     poll_timeout: int = 30
     threads: int = 1  # run the dialog core; more threads than the database can use only add GIL and lock waits
+    worker: int = 0  # this process's number among `workers` (BOT_WORKERS); worker 0 polls and runs the schedule
+    workers: int = 1
+    queue_idle: float = 1.0  # seconds a worker waits for the poller's notice before looking at the queue anyway
 
     @property
     def secret(self) -> str:
@@ -194,8 +198,10 @@ class TelegramChannel:
         app: Application,
         desk: StaffDesk,
         chat: EnterpriseChat,
+        updates: UpdateQueue | None = None,
     ) -> None:
         self.config = config
+        self.updates = updates  # the database queue between workers (BOT_WORKERS > 1, polling)
         self.app = app
         self.desk = desk
         self.chat = chat
@@ -268,8 +274,8 @@ class TelegramChannel:
             self._attempts.pop(update.update_id, None)
         return ok
 
-    async def process_batch(self, updates: Sequence[Update]) -> int | None:
-        """Process a polled batch; the offset to confirm next (None: the whole batch is done)."""
+    async def process_all(self, updates: Sequence[Update]) -> list[int]:
+        """Process updates, each chat's in order and different chats concurrently; the ids that failed."""
         by_chat: dict[int, list[Update]] = collections.defaultdict(list)
         for u in updates:
             by_chat[u.effective_chat.id if u.effective_chat else 0].append(u)
@@ -277,7 +283,11 @@ class TelegramChannel:
         async def in_order(items: list[Update]) -> list[int]:
             return [u.update_id for u in items if not await self.process(u)]
 
-        failed = sorted(i for ids in await asyncio.gather(*(in_order(v) for v in by_chat.values())) for i in ids)
+        return sorted(i for ids in await asyncio.gather(*(in_order(v) for v in by_chat.values())) for i in ids)
+
+    async def process_batch(self, updates: Sequence[Update]) -> int | None:
+        """Process a polled batch; the offset to confirm next (None: the whole batch is done)."""
+        failed = await self.process_all(updates)
         for update_id in failed:
             self._attempts[update_id] += 1
             if self._attempts[update_id] < MAX_ATTEMPTS:
@@ -291,27 +301,36 @@ class TelegramChannel:
     async def run(self, started: asyncio.Event | None = None) -> None:
         """Serve until cancelled; on cancellation the batch in hand is finished and confirmed before exiting."""
         app = self.app
+        leader = self.config.worker == 0  # the one worker that talks to Telegram about the bot itself
         await app.initialize()
         try:
-            await app.bot.set_my_commands([BotCommand(n, d) for n, d in USER_COMMANDS])
-            if self.config.staff_chat_id is not None:
-                staff_commands = [BotCommand(n, d[:256]) for n, d in STAFF_COMMANDS]
-                scope = BotCommandScopeChat(self.config.staff_chat_id)
-                with contextlib.suppress(NetworkError):  # the bot may not be in the group yet
-                    await app.bot.set_my_commands(staff_commands, scope=scope)
+            if leader:
+                await self._set_commands()
             await self._settle()
-            self.schedule()
+            if leader:
+                self.schedule()
             await app.start()
             mode = "webhook" if self.config.webhook_url else "polling"
             logger.info("telegram bot @%s running (%s)", app.bot.username, mode)
             if self.config.webhook_url:
                 await self._serve_webhook(started)
-            else:
+            elif self.config.workers == 1:
                 await self._poll(started)
+            else:
+                await self._serve_queue(started)
         finally:
             if app.running:
                 await app.stop()
             await app.shutdown()
+
+    async def _set_commands(self) -> None:
+        bot = self.app.bot
+        await bot.set_my_commands([BotCommand(n, d) for n, d in USER_COMMANDS])
+        if self.config.staff_chat_id is not None:
+            staff_commands = [BotCommand(n, d[:256]) for n, d in STAFF_COMMANDS]
+            scope = BotCommandScopeChat(self.config.staff_chat_id)
+            with contextlib.suppress(NetworkError):  # the bot may not be in the group yet
+                await bot.set_my_commands(staff_commands, scope=scope)
 
     async def _settle(self) -> None:
         """Freeze what startup built, so gen-2 GC does not walk it: a full collection over the knowledge base,
@@ -360,6 +379,21 @@ class TelegramChannel:
                 with contextlib.suppress(NetworkError, asyncio.CancelledError):
                     await bot.get_updates(offset=offset, timeout=0, limit=1)  # confirm the processed updates
 
+    async def _serve_queue(self, started: asyncio.Event | None) -> None:
+        """Several workers: worker 0 polls into the database queue; each answers its share of the chats."""
+        from bot.channels.telegram_queue import answer_share, poll_into
+
+        if self.updates is None:
+            raise RuntimeError("several Telegram workers need the update queue")
+        config, bot = self.config, self.app.bot
+        jobs = [answer_share(bot, self.updates, self.process_all, config.worker, config.workers, MAX_ATTEMPTS,
+                             config.queue_idle)]  # fmt: skip
+        if config.worker == 0:
+            jobs.append(poll_into(bot, self.updates, config.poll_timeout, ALLOWED_UPDATES))
+        if started is not None:
+            started.set()
+        await asyncio.gather(*jobs)
+
     async def _serve_webhook(self, started: asyncio.Event | None) -> None:
         config = self.config
         path = str(urlparse(config.webhook_url or "").path) or "/"
@@ -368,10 +402,12 @@ class TelegramChannel:
         runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
         await runner.setup()
         try:
-            await web.TCPSite(runner, config.webhook_listen, config.webhook_port).start()
-            await self.app.bot.set_webhook(
-                config.webhook_url or "", secret_token=config.secret, allowed_updates=ALLOWED_UPDATES
-            )
+            shared = config.workers > 1  # every worker listens on the port (SO_REUSEPORT)
+            await web.TCPSite(runner, config.webhook_listen, config.webhook_port, reuse_port=shared or None).start()
+            if config.worker == 0:
+                await self.app.bot.set_webhook(
+                    config.webhook_url or "", secret_token=config.secret, allowed_updates=ALLOWED_UPDATES
+                )
             logger.info("telegram webhook listening on %s:%s%s", config.webhook_listen, config.webhook_port, path)
             if started is not None:
                 started.set()
@@ -436,4 +472,5 @@ def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) 
     )
     core = CoreFeed(assistant.handle, config.threads, "telegram")
     chat = EnterpriseChat(core, CallbackCodec.for_kb(assistant.kb))
-    return TelegramChannel(config, app, desk, chat)
+    updates = UpdateQueue(assistant.store.engine) if config.workers > 1 and not config.webhook_url else None
+    return TelegramChannel(config, app, desk, chat, updates)

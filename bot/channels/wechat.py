@@ -76,6 +76,7 @@ class WeChatConfig:
     max_body: int = 64 * 1024
     threads: int = 1  # core threads; one lets short answers be awaited in place (`_result`); more only add GIL waits
     loop_to_itself: bool = True  # no other channel on this event loop, so it may sleep briefly on an answer
+    reuse_port: bool = False  # several worker processes listen on the port (SO_REUSEPORT, BOT_WORKERS > 1)
 
 
 # ---- translation ------------------------------------------------------------------------------------------
@@ -303,7 +304,7 @@ async def serve(config: WeChatConfig, endpoint: WeChatEndpoint, started: asyncio
     runner = web.AppRunner(endpoint.app(), access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, config.host, config.port)
+        site = web.TCPSite(runner, config.host, config.port, reuse_port=config.reuse_port or None)
         await site.start()
         logger.info("wechat endpoint listening on http://%s:%s%s", config.host, config.port, config.path)
         if started is not None:

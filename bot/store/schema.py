@@ -200,6 +200,18 @@ telegram_cards = sa.Table(
     sa.UniqueConstraint("chat_id", "message_id", name="uq_telegram_cards_message"),
 )
 
+# Telegram updates fetched by the polling worker, kept until a worker has processed them (0008): with several
+# workers, the one that polls confirms a batch to Telegram once it is here, and each worker takes its chats' share.
+telegram_updates = sa.Table(
+    "telegram_updates",
+    metadata,
+    sa.Column("update_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),  # 0 for updates without a chat
+    sa.Column("body", sa.JSON, nullable=False),  # the update as the Bot API sent it
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),  # failed processing attempts so far
+)
+
 
 def fit(table: sa.Table, row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """`row` with each text value cut to its column's length (keys are column names after `prefix`).
