@@ -323,3 +323,41 @@ def test_telegram_poller_killed_mid_run_loses_nothing(
         assert any(t.startswith(ANSWER) for t in texts) and any("工单号" in t for t in texts)
     assert worker_pid(bot.proc.pid, 0) not in (None, poller)
     assert bot.stop() == 0
+
+
+def test_telegram_webhook_workers_share_the_port(
+    tmp_path: Path, pg_url: str, bots: list[Bot], bot_api: tuple[FakeBotApi, LoopThread, str]
+) -> None:
+    fake, _loop, url = bot_api
+    port = free_port()
+    bot = Bot(tmp_path, BOT_WORKERS="2", TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_API_BASE_URL=url, DATABASE_URL=pg_url,
+              TELEGRAM_WEBHOOK_URL="https://bot.example.gov.cn/tg", TELEGRAM_WEBHOOK_PORT=str(port),
+              TELEGRAM_WEBHOOK_SECRET="s3cret")  # fmt: skip
+    bots.append(bot)
+    wait_until("both workers listening", lambda: bot.logged("telegram webhook listening") == 2)
+    people = Users()
+    updates = [people.message(8000 + i // 2, ANSWERED if i % 2 == 0 else ESCALATED) for i in range(40)]
+    for i, update in enumerate(updates):
+        update["update_id"] = 90_000 + i
+
+    def deliver(chunk: list[dict[str, object]]) -> None:  # Telegram: one chat's updates in order
+        with httpx.Client(timeout=30) as http:
+            for update in chunk:
+                response = http.post(f"http://127.0.0.1:{port}/tg", json=update,
+                                     headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})  # fmt: skip
+                assert response.status_code == 200
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(deliver, [updates[i : i + 2] for i in range(0, 40, 2)]))
+    assert_each_once(pg_url, "telegram", 40, 20)
+    assert len(fake.sent("setWebhook")) == 1, "worker 0 registers the webhook, once"
+    assert bot.stop() == 0
+
+
+def test_a_worker_refusing_its_configuration_stops_the_supervisor(tmp_path: Path, pg_url: str, bots: list[Bot]) -> None:
+    """A setting no restart can fix (safe mode without an AppID) ends the supervisor instead of a restart loop."""
+    aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    bot = Bot(tmp_path, BOT_WORKERS="2", WECHAT_TOKEN=TOKEN, WECHAT_AES_KEY=aes_key, DATABASE_URL=pg_url)
+    bots.append(bot)
+    assert bot.proc.wait(START_TIMEOUT) == 2
+    assert "WECHAT_APP_ID is needed" in bot.log.read_text()
