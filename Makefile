@@ -17,6 +17,7 @@ bench:
 	$(PY) bench/bench_matcher.py
 	$(PY) bench/bench_tickets.py
 	$(PY) bench/bench_wechat.py
+	$(PY) bench/bench_telegram.py
 	$(PY) bench/bench_report.py
 
 quality:

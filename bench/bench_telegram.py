@@ -1,6 +1,7 @@
-"""Capacity and latency at load of the Telegram channel for one worker, through a fake Bot API server.
+"""Capacity and latency at load of the Telegram channel, one worker and 1/2/4 processes, via a fake Bot API server.
 
-    python bench/bench_telegram.py [--messages 2000] [--users 16] [--rate 300] [--chats 600] [--database-url URL]
+    python bench/bench_telegram.py [--messages 2000] [--users 16] [--rate 250] [--chats 600] [--runs 3]
+                                   [--database-url URL] [--workers 1,2,4] [--scaling-url postgresql://…]
 
 The bot is the real channel (python-telegram-bot Application, long polling, the real dialog core on a fresh
 SQLite file unless --database-url is given) in this process. The fake Bot API server (tests/telegram_harness.py)
@@ -15,6 +16,17 @@ Two runs, one after the other:
   arrivals with --poisson) from `--chats` chats taken in turn, independent of the bot's replies. Latency is
   measured from the time an update was due, not from when the server got round to queuing it, so a late
   server cannot hide queueing (no coordinated omission). This is the figure the target's p99 refers to.
+
+Where the machine has two cores or more, the bot is pinned to one and the fake server (the load client) to
+another (os.sched_setaffinity); the fake server's CPU per message is reported too. Each figure is the median
+of `--runs` runs, with the range.
+
+Several processes: `run_bot.py` with BOT_WORKERS=N on PostgreSQL (a private schema of --scaling-url, default
+TEST_DATABASE_URL; skipped without one), polling as deployed: worker 0 polls into the database queue and every
+worker answers its share of the chats. Closed loop with 16 chats per worker; the bot's processes are pinned
+away from the fake server only when the machine has more than N cores. Beside the capacity it gives the CPU
+per message of the workers, the fake server, PostgreSQL and the rest of the machine, so the capacity per core
+can be computed where N cores are not free.
 
 CPU is the bot process's, all threads. `Assistant.handle` and the matcher are timed with the core thread's CPU
 clock, so the split between matching, the rest of the core (dialog + store) and the library + HTTP + thread
@@ -43,10 +55,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import machine
 from bot.config import ROOT
 from bot.kb import load
+from tests.telegram_harness import TOKEN
 
 TARGET_RATE = 300  # messages per second, one worker
+TARGET_LOAD = 250  # messages per second offered for the latency target
 TARGET_P99_MS = 50
 
 
@@ -64,9 +79,14 @@ def quantiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
 
 
-def serve_fake(port: int, ready: Any) -> None:
+def serve_fake(port: int, ready: Any, pin: set[int] | None = None) -> None:
     """The child process: the fake Bot API server, plus /closed and /open that play the users."""
+    import os
+
     from aiohttp import web
+
+    if pin:
+        os.sched_setaffinity(0, pin)
 
     from tests.telegram_harness import Call, FakeBotApi, Users
 
@@ -135,10 +155,15 @@ def serve_fake(port: int, ready: Any) -> None:
             {"elapsed": last - start, "offered": n / (due - start), "latencies": latencies, "late": late}
         )
 
+    async def polls(_request: web.Request) -> web.Response:
+        """How often the bot has called getUpdates (it is serving once it polls)."""
+        return web.json_response(sum(1 for c in fake.calls if c.method == "getUpdates"))
+
     async def main() -> None:
         app = fake.app()
         app.router.add_post("/closed", closed)
         app.router.add_post("/open", open_)
+        app.router.add_get("/polls", polls)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -170,14 +195,13 @@ class CpuTimer:
         self.total, self.calls = 0.0, 0
 
 
-async def run(args: argparse.Namespace, base_url: str, database_url: str) -> dict[str, Any]:
+async def run(args: argparse.Namespace, base_url: str, database_url: str, fake_pid: int) -> dict[str, Any]:
     import aiohttp
 
     from bot.channels import default_threads
     from bot.channels.telegram import TelegramConfig, build_channel
     from bot.cli import build_assistant, checkpoint_task
     from bot.config import Settings
-    from tests.telegram_harness import TOKEN
 
     settings = Settings.from_env({"DATABASE_URL": database_url, "BOT_TODAY": "2020-03-21", "FLOOD_PER_MINUTE": "0"})
     assistant = build_assistant(settings)
@@ -202,94 +226,302 @@ async def run(args: argparse.Namespace, base_url: str, database_url: str) -> dic
 
     kb = load(ROOT / "faq")
     questions = [alt for entry in kb.entries.values() for alt in entry.alternates[1::3]]
-    results: dict[str, Any] = {"echo": echo}
+    results: dict[str, Any] = {"echo": echo, "runs": []}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(600)) as session:
-        phases = {
-            "closed": {"messages": args.messages, "users": args.users, "first_uid": 10_000},
-            "open": {"messages": args.open_messages, "rate": args.rate, "chats": args.chats,
-                     "poisson": args.poisson, "first_uid": 100_000},
-        }  # fmt: skip
-        for name, spec in phases.items():
-            handle.reset()
-            match.reset()
-            cpu = time.process_time()
-            async with session.post(f"{base_url}/{name}", json={**spec, "questions": questions}) as resp:
-                result = await resp.json()
-            result["cpu"] = time.process_time() - cpu
-            result["handle"], result["match"], result["handled"] = handle.total, match.total, handle.calls
-            results[name] = result
+        for i in range(args.runs):
+            phases = {
+                "closed": {"messages": args.messages, "users": args.users, "first_uid": 10_000 + i * 1000},
+                "open": {"messages": args.open_messages, "rate": args.rate, "chats": args.chats,
+                         "poisson": args.poisson, "first_uid": 100_000 + i * 10_000},
+            }  # fmt: skip
+            one: dict[str, Any] = {}
+            for name, spec in phases.items():
+                handle.reset()
+                match.reset()
+                cpu, fake_cpu = time.process_time(), machine.process_cpu(fake_pid)
+                async with session.post(f"{base_url}/{name}", json={**spec, "questions": questions}) as resp:
+                    result = await resp.json()
+                result["cpu"] = time.process_time() - cpu
+                result["fake_cpu"] = machine.process_cpu(fake_pid) - fake_cpu
+                result["handle"], result["match"], result["handled"] = handle.total, match.total, handle.calls
+                one[name] = result
+            results["runs"].append(one)
     for t in background:
         t.cancel()
     await asyncio.gather(*background, return_exceptions=True)
     return results
 
 
-def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
-    closed, open_ = r["closed"], r["open"]
+def spread(values: list[float], fmt: str = "{:.0f}") -> str:
+    """Median [min–max] of several runs."""
+    return f"{fmt.format(statistics.median(values))} [{fmt.format(min(values))}–{fmt.format(max(values))}]"
+
+
+def report(args: argparse.Namespace, r: dict[str, Any], pinned: str) -> None:
+    runs = r["runs"]
     backend = "SQLite" if not args.database_url else args.database_url.split(":")[0]
     arrivals = "Poisson" if args.poisson else "evenly paced"
     echo = quantiles(r["echo"])
     print(
-        f"Telegram channel, one worker, {backend}; fake Bot API server echo round trip (PTB + HTTP): "
+        f"Telegram channel, one worker, {backend}; {pinned}; fake Bot API server echo round trip (PTB + HTTP): "
         f"median {echo[0]:.2f} ms, p99 {echo[1]:.2f} ms"
     )
+    print(f"median [range] of {len(runs)} runs; machine load average at the end {machine.load_average()}")
     columns = (f"closed loop, {args.users} chats", f"open loop, {args.rate}/s offered")
-    print(f"\n{'':<42}{columns[0]:>26}{columns[1]:>26}")
+    print(f"\n{'':<42}{columns[0]:>30}{columns[1]:>30}")
 
     def row(name: str, cells: tuple[str, str]) -> None:
-        print(f"{name:<42}{cells[0]:>26}{cells[1]:>26}")
+        print(f"{name:<42}{cells[0]:>30}{cells[1]:>30}")
 
-    def both(fn: Callable[[dict[str, Any]], str]) -> tuple[str, str]:
-        return fn(closed), fn(open_)
+    def both(fn: Callable[[dict[str, Any]], float], fmt: str = "{:.0f}") -> tuple[str, str]:
+        return tuple(spread([fn(run[phase]) for run in runs], fmt) for phase in ("closed", "open"))  # type: ignore[return-value]
 
-    row("messages answered", both(lambda x: f"{len(x['latencies'])}"))
-    row("throughput, messages/s", both(lambda x: f"{len(x['latencies']) / x['elapsed']:.0f}"))
-    row("reply latency median / p99, ms", both(lambda x: "{:.1f} / {:.1f}".format(*quantiles(x["latencies"]))))
-    row("bot CPU per message, ms", both(lambda x: f"{x['cpu'] / x['handled'] * 1000:.2f}"))
+    def median(fn: Callable[[dict[str, Any]], float]) -> tuple[str, str]:
+        return tuple(f"{statistics.median(fn(run[p]) for run in runs):.2f}" for p in ("closed", "open"))  # type: ignore[return-value]
 
-    def share(part: Callable[[dict[str, Any]], float]) -> Callable[[dict[str, Any]], str]:
-        return lambda x: f"{part(x) / x['handled'] * 1000:.2f} ({part(x) / x['cpu']:.0%})"
-
-    row("  matching", both(share(lambda x: x["match"])))
-    row("  rest of the core (dialog, store)", both(share(lambda x: x["handle"] - x["match"])))
-    row("  library + HTTP + hand-off", both(share(lambda x: x["cpu"] - x["handle"])))
-    answered, late = len(open_["latencies"]), open_["late"] * 1000
+    row("messages answered", both(lambda x: len(x["latencies"])))
+    row("throughput, messages/s", both(lambda x: len(x["latencies"]) / x["elapsed"]))
+    row("reply latency median, ms", both(lambda x: quantiles(x["latencies"])[0], "{:.1f}"))
+    row("reply latency p99, ms", both(lambda x: quantiles(x["latencies"])[1], "{:.1f}"))
+    row("bot CPU per message, ms", median(lambda x: x["cpu"] / x["handled"] * 1000))
+    row("  matching", median(lambda x: x["match"] / x["handled"] * 1000))
+    row("  rest of the core (dialog, store)", median(lambda x: (x["handle"] - x["match"]) / x["handled"] * 1000))
+    row("  library + HTTP + hand-off", median(lambda x: (x["cpu"] - x["handle"]) / x["handled"] * 1000))
+    row("fake server (load client) CPU per message, ms", median(lambda x: x["fake_cpu"] / x["handled"] * 1000))
+    lates = [run["open"]["late"] * 1000 for run in runs]
+    answered = [len(run["open"]["latencies"]) for run in runs]
+    offered = statistics.median(run["open"]["offered"] for run in runs)
     print(
-        f"\nopen loop: {answered} of {args.open_messages} answered, from {args.chats} chats, {arrivals}, "
-        f"offered {open_['offered']:.0f}/s; the server queued updates at most {late:.1f} ms late"
+        f"\nopen loop: {min(answered)}–{max(answered)} of {args.open_messages} answered, from {args.chats} chats, "
+        f"{arrivals}, offered {offered:.0f}/s; the server queued updates at most {max(lates):.1f} ms late"
     )
-    capacity = len(closed["latencies"]) / closed["elapsed"]
-    p99 = quantiles(open_["latencies"])[1]
-    complete = len(open_["latencies"]) == args.open_messages
-    met = capacity >= TARGET_RATE and p99 <= TARGET_P99_MS and complete and args.rate >= TARGET_RATE
+    capacity = statistics.median(len(run["closed"]["latencies"]) / run["closed"]["elapsed"] for run in runs)
+    p99 = statistics.median(quantiles(run["open"]["latencies"])[1] for run in runs)
+    complete = min(answered) == args.open_messages
+    met = capacity >= TARGET_RATE and p99 <= TARGET_P99_MS and complete and args.rate >= TARGET_LOAD
     print(
-        f"target ≥ {TARGET_RATE} messages/s and p99 ≤ {TARGET_P99_MS} ms at {TARGET_RATE}/s: "
+        f"target ≥ {TARGET_RATE} messages/s and p99 ≤ {TARGET_P99_MS} ms at {TARGET_LOAD}/s offered: "
         f"capacity {capacity:.0f}/s, p99 {p99:.1f} ms at {args.rate}/s → {'met' if met else 'NOT met'}"
     )
 
 
+# ---- several processes --------------------------------------------------------------------------------------
+
+
+def private_schema(url: str) -> tuple[str, str]:
+    """(schema, URL whose connections use it) in the PostgreSQL at `url`."""
+    import uuid
+
+    from bot.store import make_engine
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine.dispose()
+    return schema, f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+def drop_schema(url: str, schema: str) -> None:
+    from bot.store import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    engine.dispose()
+
+
+def listeners(database_url: str) -> int:
+    """Workers waiting for queued updates (each holds one LISTEN connection once it is serving)."""
+    import sqlalchemy as sa
+
+    from bot.store import make_engine
+    from bot.store.updates import CHANNEL
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            q = sa.text("SELECT count(*) FROM pg_stat_activity WHERE query = :q")
+            return int(conn.execute(q, {"q": f"LISTEN {CHANNEL}"}).scalar_one())
+    finally:
+        engine.dispose()
+
+
+async def polls(base_url: str) -> int:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/polls") as resp:
+        return int(await resp.json())
+
+
+def start_workers(n: int, database_url: str, base_url: str, pin: set[int] | None, log: Path) -> Any:
+    """`run_bot.py` with BOT_WORKERS=n polling the fake server; returns once every worker serves."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "DATABASE_URL": database_url, "BOT_WORKERS": str(n), "BOT_TODAY": "2020-03-21",
+           "FLOOD_PER_MINUTE": "0", "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": base_url}  # fmt: skip
+    for name in ("WECHAT_TOKEN", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_STAFF_CHAT_ID", "LOG_LEVEL"):
+        env.pop(name, None)
+    first_polls = asyncio.run(polls(base_url))
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "run_bot.py")],
+            env=env,
+            stdout=out,
+            stderr=out,
+            preexec_fn=(lambda: os.sched_setaffinity(0, pin)) if pin else None,
+        )
+    deadline = time.monotonic() + 300
+    while asyncio.run(polls(base_url)) == first_polls or (n > 1 and listeners(database_url) < n):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"BOT_WORKERS={n} did not start: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.2)
+    return proc
+
+
+def measure_workers(
+    n: int, database_url: str, args: argparse.Namespace, base_url: str, fake_pid: int, first_uid: int
+) -> dict[str, Any]:
+    """Capacity of BOT_WORKERS=n (closed loop, 16 chats per worker) over `args.runs` runs, CPU by process."""
+    import os
+    import signal
+
+    import aiohttp
+
+    cores = machine.cores()
+    own_core = len(cores) > n
+    worker_cores = set(cores[:-1]) if own_core else None
+    kb = load(ROOT / "faq")
+    questions = [alt for entry in kb.entries.values() for alt in entry.alternates[1::3]]
+    users = 16 * n
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = start_workers(n, database_url, base_url, worker_cores, Path(tmp) / "bot.log")
+        workers = machine.children(proc.pid) or [proc.pid]  # BOT_WORKERS=1 serves in the process itself
+
+        async def phase(messages: int, uid: int) -> dict[str, Any]:
+            spec = {"messages": messages, "users": users, "first_uid": uid, "questions": questions}
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(600)) as session,
+                session.post(f"{base_url}/closed", json=spec) as resp,
+            ):
+                return dict(await resp.json())
+
+        try:
+            asyncio.run(phase(users * 5, first_uid))  # warm-up: every worker answers
+            runs = []
+            for i in range(args.runs):
+                cpu = [machine.process_cpu(pid) for pid in workers]
+                fake, busy, pg = machine.process_cpu(fake_pid), machine.machine_busy(), machine.named_cpu("postgres")
+                result = asyncio.run(phase(args.messages, first_uid + (i + 1) * users))
+                fake_s, busy_s = machine.process_cpu(fake_pid) - fake, machine.machine_busy() - busy
+                pg_s = machine.named_cpu("postgres") - pg
+                per_worker = [machine.process_cpu(pid) - c for pid, c in zip(workers, cpu, strict=True)]
+                m = len(result["latencies"])
+                workers_s = sum(per_worker)
+                runs.append({
+                    "rate": m / result["elapsed"],
+                    "p99": quantiles(result["latencies"])[1],
+                    "worker_ms": workers_s * 1000 / m,
+                    "share": (min(per_worker) / max(per_worker)) if max(per_worker) else 0.0,
+                    "fake_ms": fake_s * 1000 / m,
+                    "pg_ms": pg_s * 1000 / m,
+                    "other_ms": max(busy_s - workers_s - fake_s - pg_s, 0.0) * 1000 / m,
+                })  # fmt: skip
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+            os.sched_setaffinity(0, set(cores))
+    return {"n": n, "own_core": own_core, "runs": runs}
+
+
+def scaling(args: argparse.Namespace, base_url: str, fake_pid: int) -> None:
+    """The several-processes table (PostgreSQL only: SQLite serves one process)."""
+    import os
+
+    url = args.scaling_url or os.environ.get("TEST_DATABASE_URL")
+    counts = [int(x) for x in args.workers.split(",") if x.strip()]
+    print()
+    if not url or not counts:
+        print("Telegram, several processes: skipped (needs PostgreSQL: --scaling-url or TEST_DATABASE_URL)")
+        return
+    results = []
+    for i, n in enumerate(counts):
+        schema, database_url = private_schema(url)
+        try:
+            results.append(measure_workers(n, database_url, args, base_url, fake_pid, 1_000_000 * (i + 1)))
+        finally:
+            drop_schema(url, schema)
+    cores = machine.cores()
+    print(f"Telegram polling, BOT_WORKERS processes (run_bot.py; worker 0 polls into the database queue when N > 1), "
+          f"PostgreSQL on this machine, closed loop with 16 chats per worker; {len(cores)} cores; median [range] of "
+          f"{args.runs} runs of {args.messages}; load average at the end {machine.load_average()}")  # fmt: skip
+    print(f"{'processes':>9} {'messages/s':>16} {'× one':>6} {'p99 ms':>20} {'cores':>22}   CPU ms/message: workers "
+          "(least/most busy worker)  fake server  PostgreSQL  rest of the machine")  # fmt: skip
+    one = statistics.median([r["rate"] for r in results[0]["runs"]])
+    for res in results:
+        runs = res["runs"]
+        rates = [r["rate"] for r in runs]
+
+        def med(key: str, runs: list[dict[str, float]] = runs) -> float:
+            return statistics.median([r[key] for r in runs])
+
+        placement = "fake server on its own" if res["own_core"] else "shared with fake server"
+        print(f"{res['n']:>9} {spread(rates):>16} {statistics.median(rates) / one:>6.2f} "
+              f"{spread([r['p99'] for r in runs], '{:.1f}'):>20} {placement:>22}   {med('worker_ms'):.2f} "
+              f"({med('share'):.2f})  {med('fake_ms'):.2f}  {med('pg_ms'):.2f}  {med('other_ms'):.2f}")  # fmt: skip
+    worker_ms = statistics.median([r["worker_ms"] for r in results[0]["runs"]])
+    pg_ms = statistics.median([r["pg_ms"] for r in results[0]["runs"]])
+    print(f"capacity per core from one process's CPU per message: {1000 / worker_ms:.0f} messages/s for the bot "
+          f"alone, {1000 / (worker_ms + pg_ms):.0f}/s with its PostgreSQL work on the same cores")  # fmt: skip
+    short = [str(res["n"]) for res in results if not res["own_core"]]
+    if short:
+        print(f"not judged here: ≥ 0.85 × N × one process needs N free cores besides the fake server's; this "
+              f"machine has {len(cores)}, so N = {', '.join(short)} shared cores with it and PostgreSQL")  # fmt: skip
+    print("target: N processes ≥ 0.85 × N × one process's throughput where N cores are free")
+
+
 def main() -> None:
+    import os
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--messages", type=int, default=2000, help="closed loop: messages in all")
     ap.add_argument("--users", type=int, default=16, help="closed loop: chats sending at the same time")
-    ap.add_argument("--rate", type=int, default=TARGET_RATE, help="open loop: messages offered per second")
+    ap.add_argument("--rate", type=int, default=TARGET_LOAD, help="open loop: messages offered per second")
     ap.add_argument("--open-messages", type=int, default=2000, help="open loop: messages in all")
     ap.add_argument("--chats", type=int, default=600, help="open loop: chats the messages come from, in turn")
     ap.add_argument("--poisson", action="store_true", help="open loop: Poisson arrivals instead of evenly paced")
     ap.add_argument("--echo", type=int, default=500, help="baseline round trips")
-    ap.add_argument("--database-url", help="default: a fresh SQLite file")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--database-url", help="one worker: default a fresh SQLite file")
+    ap.add_argument("--workers", default="1,2,4", help="several processes: the BOT_WORKERS values ('' skips)")
+    ap.add_argument("--scaling-url", help="several processes: PostgreSQL (default TEST_DATABASE_URL)")
     args = ap.parse_args()
 
+    cores = machine.cores()
+    bot_core, fake_core = ({cores[0]}, {cores[-1]}) if len(cores) >= 2 else (None, None)
     port = free_port()
     ready = mp.get_context("spawn").Event()
-    child = mp.get_context("spawn").Process(target=serve_fake, args=(port, ready), daemon=True)
+    child = mp.get_context("spawn").Process(target=serve_fake, args=(port, ready, fake_core), daemon=True)
     child.start()
     ready.wait(30)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        results = asyncio.run(run(args, f"http://127.0.0.1:{port}", url))
-    child.terminate()
-    report(args, results)
+    base_url = f"http://127.0.0.1:{port}"
+    pinned = (
+        f"bot on core {min(bot_core)}, fake server on core {min(fake_core)}"
+        if bot_core and fake_core
+        else "one core: bot and fake server share it"
+    )
+    try:
+        if bot_core:
+            os.sched_setaffinity(0, bot_core)
+        with tempfile.TemporaryDirectory() as tmp:
+            url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+            results = asyncio.run(run(args, base_url, url, child.pid or 0))
+        os.sched_setaffinity(0, set(cores))
+        report(args, results, pinned)
+        scaling(args, base_url, child.pid or 0)
+    finally:
+        child.terminate()
 
 
 if __name__ == "__main__":
