@@ -27,6 +27,10 @@ ProcessAll = Callable[[Sequence[Update]], Awaitable[list[int]]]
 Row = tuple[int, dict[str, Any], int]  # update_id, body, failed attempts so far
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def _row(update: Update) -> tuple[int, int, dict[str, Any]]:
     chat = update.effective_chat
     return update.update_id, chat.id if chat else 0, update.to_dict()
@@ -54,10 +58,13 @@ async def poll_into(bot: Bot, queue: UpdateQueue, timeout: int, allowed: list[st
             if not updates:
                 delay = 1.0
                 continue
+            storing = asyncio.ensure_future(asyncio.to_thread(queue.put, [_row(u) for u in updates], _now()))
             try:
-                now = dt.datetime.now(dt.UTC)
-                await asyncio.shield(asyncio.to_thread(queue.put, [_row(u) for u in updates], now))
-            except asyncio.CancelledError:
+                await asyncio.shield(storing)
+            except asyncio.CancelledError:  # stopping: a batch stored in the meantime is still confirmed
+                with contextlib.suppress(Exception):
+                    await storing
+                    offset = updates[-1].update_id + 1
                 raise
             except Exception:  # the database is down: not confirmed, so Telegram keeps the batch
                 logger.exception("telegram updates could not be queued; retrying in %.0f s", delay)
@@ -88,7 +95,12 @@ async def answer_share(
     bell = Doorbell(queue.engine)
     try:
         while True:
-            rows = await asyncio.to_thread(queue.take, share, shares)
+            try:
+                rows = await asyncio.to_thread(queue.take, share, shares)
+            except Exception:  # the database is unreachable: the updates wait in it (or at Telegram)
+                logger.exception("telegram update queue unreadable; retrying in %.0f s", idle)
+                await asyncio.sleep(idle)
+                continue
             if not rows:
                 await asyncio.to_thread(bell.wait, idle)
                 continue
@@ -96,8 +108,12 @@ async def answer_share(
             try:
                 failed = await asyncio.shield(work)
             except asyncio.CancelledError:
-                await work
+                with contextlib.suppress(Exception):
+                    await work
                 raise
+            except Exception:  # not recorded as done: answered again later, the store knows them
+                logger.exception("telegram queued updates not marked done; retrying in %.0f s", idle)
+                failed = [0]
             if failed:
                 await asyncio.sleep(idle)  # a failing update is retried, not spun on
     finally:
