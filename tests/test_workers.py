@@ -361,3 +361,21 @@ def test_a_worker_refusing_its_configuration_stops_the_supervisor(tmp_path: Path
     bots.append(bot)
     assert bot.proc.wait(START_TIMEOUT) == 2
     assert "WECHAT_APP_ID is needed" in bot.log.read_text()
+
+
+def alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting for whoever adopted it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path, pg_url: str, bots: list[Bot]) -> None:
+    bot, port = start_wechat(tmp_path, pg_url, bots)
+    workers = bot.workers()
+    bot.proc.kill()  # SIGKILL: no chance to stop them
+    bot.proc.wait()
+    wait_until("the orphaned workers to stop", lambda: not any(alive(pid) for pid in workers), 60)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "nobody listens any more"
