@@ -159,6 +159,11 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if not 0 <= args.index < settings.workers:
         print(f"配置错误: 工作进程编号 {args.index} 超出 BOT_WORKERS={settings.workers} 的范围", file=sys.stderr)
         return 2
+    if settings.database_url.startswith("sqlite"):
+        from bot.workers import SQLITE_WORKER
+
+        print(SQLITE_WORKER, file=sys.stderr)
+        return 2
     return serve(settings, worker=args.index, workers=settings.workers, parent=os.getppid())
 
 

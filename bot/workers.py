@@ -34,6 +34,7 @@ SQLITE_REFUSED = (
     "BOT_WORKERS={n} 需要 PostgreSQL（DATABASE_URL=postgresql://…）：内置的 SQLite 数据库只支持一个进程，"
     "本次仍以 1 个进程运行。"
 )
+SQLITE_WORKER = "配置错误: 工作进程需要 PostgreSQL（DATABASE_URL=postgresql://…）；使用 SQLite 时请直接运行 run_bot.py"
 
 
 def worker_command(index: int) -> list[str]:

@@ -154,11 +154,14 @@ def test_sqlite_stays_one_process_and_says_why(tmp_path: Path, bots: list[Bot]) 
     assert bot.stop() == 0
 
 
-def test_worker_index_outside_bot_workers_is_refused(tmp_path: Path) -> None:
+def test_a_worker_outside_bot_workers_or_on_sqlite_is_refused(tmp_path: Path) -> None:
     env = {**os.environ, "BOT_WORKERS": "2", "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
     done = subprocess.run([sys.executable, str(ROOT / "run_bot.py"), "worker", "5"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 2 and "超出 BOT_WORKERS=2" in done.stderr
+    done = subprocess.run([sys.executable, str(ROOT / "run_bot.py"), "worker", "1"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and "工作进程需要 PostgreSQL" in done.stderr
 
 
 # ---- WeChat: two processes on one port ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import select
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,7 +90,7 @@ class Doorbell:
     def wait(self, timeout: float) -> bool:
         """True when a notice arrived; False after `timeout` (or on SQLite, which has no notices: a plain sleep)."""
         if self.engine.dialect.name != "postgresql":
-            select.select([], [], [], timeout)
+            time.sleep(timeout)
             return False
         try:
             conn = self._listen()
@@ -100,7 +100,7 @@ class Doorbell:
                 return False
             logger.warning("telegram update notices unavailable: %s", exc)
             self._drop()
-            select.select([], [], [], timeout)
+            time.sleep(timeout)
             return False
 
     def _listen(self) -> Any:
