@@ -6,6 +6,8 @@ server. Every message must be answered once and open at most one ticket, also wh
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import os
 import signal
 import socket
@@ -21,10 +23,14 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bot.config import ROOT, ConfigError, Settings
+from bot.channels.telegram import build_channel
+from bot.config import ROOT, TZ, ConfigError, Settings
+from bot.core import Assistant
 from bot.store import make_engine
+from tests.conftest import Clock
+from tests.telegram_harness import STAFF_CHAT, FakeBotApi, Users
 from tests.telegram_harness import TOKEN as TG_TOKEN
-from tests.telegram_harness import FakeBotApi, Users
+from tests.test_telegram import config as telegram_config
 from tests.wechat_harness import TOKEN, FakeWeChat, LoopThread
 
 pytestmark = pytest.mark.slow
@@ -382,3 +388,26 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path, pg_url: st
     wait_until("the orphaned workers to stop", lambda: not any(alive(pid) for pid in workers), 60)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "nobody listens any more"
+
+
+def test_the_monday_report_is_sent_once_however_many_workers_schedule_it(
+    assistant: Assistant, clock: Clock, bot_api: tuple[FakeBotApi, LoopThread, str]
+) -> None:
+    """Worker 0 of every machine schedules it; the first to claim the week sends it, next week again."""
+    fake, loop, url = bot_api
+    machines = [build_channel(telegram_config(url), assistant) for _ in range(3)]
+
+    async def monday(at: dt.datetime) -> list[bool]:
+        clock.now = at
+        for channel in machines:
+            await channel.app.initialize()
+        try:
+            return list(await asyncio.gather(*(channel.weekly_report_once() for channel in machines)))
+        finally:
+            for channel in machines:
+                await channel.app.shutdown()
+
+    assert sorted(loop.run(monday(dt.datetime(2020, 3, 23, 9, 0, tzinfo=TZ)))) == [False, False, True]
+    assert [c.params["caption"] for c in fake.sent("sendDocument", STAFF_CHAT)] == ["咨询周报 2020-W12"]
+    assert sorted(loop.run(monday(dt.datetime(2020, 3, 30, 9, 0, tzinfo=TZ)))) == [False, False, True]
+    assert len(fake.sent("sendDocument", STAFF_CHAT)) == 2

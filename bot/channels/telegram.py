@@ -21,7 +21,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -46,6 +46,9 @@ from bot.channels.telegram_staff import STAFF_COMMANDS, GateDirectory, StaffDesk
 from bot.config import TZ
 from bot.models import Address, Incoming, Outgoing
 from bot.store.updates import UpdateQueue
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -199,8 +202,10 @@ class TelegramChannel:
         desk: StaffDesk,
         chat: EnterpriseChat,
         updates: UpdateQueue | None = None,
+        engine: Engine | None = None,
     ) -> None:
         self.config = config
+        self.engine = engine  # the shared database, for jobs that run once across workers
         self.updates = updates  # the database queue between workers (BOT_WORKERS > 1, polling)
         self.app = app
         self.desk = desk
@@ -238,7 +243,20 @@ class TelegramChannel:
             return
         jobs.run_repeating(self.desk.post_cards, interval=self.config.card_interval, first=0.1, name="cards")
         jobs.run_repeating(self.desk.announce_overdue, interval=self.config.overdue_interval, first=5, name="督办")
-        jobs.run_daily(self.desk.weekly_report, time=SCHEDULE_TIME, days=(SCHEDULE_DAY,), name="weekly-report")
+        jobs.run_daily(self.weekly_report_once, time=SCHEDULE_TIME, days=(SCHEDULE_DAY,), name="weekly-report")
+
+    async def weekly_report_once(self, context: Context | None = None) -> bool:
+        """The Monday report, sent by whichever worker, on whichever machine, claims this week first."""
+        from bot.store.once import claim_once
+
+        now = self.desk.clock()
+        year, week, _day = now.astimezone(TZ).isocalendar()
+        if self.engine is None or await asyncio.to_thread(
+            claim_once, self.engine, "weekly-report", f"{year}-W{week:02d}", now
+        ):
+            await self.desk.weekly_report(context)
+            return True
+        return False
 
     async def _ignore(self, update: Update, context: Context) -> None:
         return None
@@ -473,4 +491,4 @@ def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) 
     core = CoreFeed(assistant.handle, config.threads, "telegram")
     chat = EnterpriseChat(core, CallbackCodec.for_kb(assistant.kb))
     updates = UpdateQueue(assistant.store.engine) if config.workers > 1 and not config.webhook_url else None
-    return TelegramChannel(config, app, desk, chat, updates)
+    return TelegramChannel(config, app, desk, chat, updates, assistant.store.engine)

@@ -212,6 +212,16 @@ telegram_updates = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, default=0),  # failed processing attempts so far
 )
 
+# Scheduled jobs that must run once per period however many workers and machines schedule them (0009): the
+# first to insert its (job, period) row runs it, e.g. the Monday report to the staff group.
+scheduled_runs = sa.Table(
+    "scheduled_runs",
+    metadata,
+    sa.Column("job", sa.String(32), primary_key=True),
+    sa.Column("period", sa.String(16), primary_key=True),  # e.g. the ISO week 2020-W13
+    sa.Column("claimed_at", UtcDateTime(), nullable=False),
+)
+
 
 def fit(table: sa.Table, row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """`row` with each text value cut to its column's length (keys are column names after `prefix`).
