@@ -106,16 +106,16 @@ async def answer_share(
                 continue
             work = asyncio.ensure_future(_answer(bot, queue, process_all, rows, max_attempts))
             try:
-                failed = await asyncio.shield(work)
+                pause = bool(await asyncio.shield(work))  # some updates failed: retried, not spun on
             except asyncio.CancelledError:
                 with contextlib.suppress(Exception):
                     await work
                 raise
             except Exception:  # not recorded as done: answered again later, the store knows them
                 logger.exception("telegram queued updates not marked done; retrying in %.0f s", idle)
-                failed = [0]
-            if failed:
-                await asyncio.sleep(idle)  # a failing update is retried, not spun on
+                pause = True
+            if pause:
+                await asyncio.sleep(idle)
     finally:
         bell.close()
 
