@@ -61,8 +61,8 @@ class Supervisor:
     command: Callable[[int], Sequence[str]] = worker_command
     stop_timeout: float = 30.0
     tick: float = 0.2
-    slots: list[Slot] = field(default_factory=list)
-    _stopping: bool = False
+    slots: list[Slot] = field(default_factory=list, init=False)
+    stopping: bool = field(default=False, init=False)  # set by SIGTERM/SIGINT
 
     def run(self) -> int:
         """Start the workers and supervise them; the exit code (0 after a requested stop)."""
@@ -78,12 +78,9 @@ class Supervisor:
                 signal.signal(sig, handler)
         return code
 
-    def pids(self) -> list[int]:
-        return [s.proc.pid for s in self.slots if s.proc is not None and s.proc.poll() is None]
-
     def _request_stop(self, signum: int, _frame: FrameType | None) -> None:
         logger.info("supervisor: %s received, stopping %s workers", signal.Signals(signum).name, self.count)
-        self._stopping = True
+        self.stopping = True
 
     def _start(self, slot: Slot) -> None:
         slot.proc = subprocess.Popen(self.command(slot.index), process_group=0)
@@ -92,7 +89,7 @@ class Supervisor:
         logger.info("supervisor: worker %s started (pid %s)", slot.index, slot.proc.pid)
 
     def _watch(self) -> int:
-        while not self._stopping:
+        while not self.stopping:
             now = time.monotonic()
             for slot in self.slots:
                 if slot.restart_at is not None:
