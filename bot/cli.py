@@ -208,14 +208,13 @@ def serve(settings: Settings, worker: int = 0, workers: int = 1, parent: int | N
     if tasks and (checkpoints := checkpoint_task(assistant.store)) is not None:
         tasks.append(checkpoints)
     if not tasks:
-        from bot.cli_tickets import console_pending
-
-        console.run(assistant, pending=console_pending(assistant.store))
+        console.run(assistant)
         return 0
     if parent is not None:
         from bot.workers import orphan_watch
 
         tasks.append(lambda: orphan_watch(parent))
+    assistant.push_channels = frozenset(senders)  # WeChat without its customer-service API shows answers later
     assistant.matcher.warm()  # before the first user of any channel, not on it
     asyncio.run(serve_channels(tasks))
     return 0

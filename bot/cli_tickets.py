@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import TZ, Settings
-from bot.models import DISTRICTS, Address, Outgoing, Ticket, TicketStatus
+from bot.models import DISTRICTS, Ticket, TicketStatus
 from bot.neutralize import terminal
 from bot.privacy import masked
 
@@ -46,15 +46,6 @@ def build_service(settings: Settings) -> StaffService:
         today=settings.bot_today,
         remind_window=dt.timedelta(hours=settings.ticket_remind_hours),
     )
-
-
-def console_pending(store: Any) -> Callable[[Address], list[Outgoing]]:
-    """Staff answers waiting for a console chat, taken from the outbox as the user sends the next line."""
-    from bot.outbox import drain
-    from bot.store.queue import TicketQueue
-
-    queue = TicketQueue(store)
-    return lambda address: drain(queue, address.channel, address.chat_id, dt.datetime.now(TZ))
 
 
 # ---- output ---------------------------------------------------------------------------------------------
@@ -183,6 +174,12 @@ def cmd_reopen(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int
     return _done("已重新打开")(svc.reopen(staff, args.number, args.reason))
 
 
+def cmd_rate(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
+    """The caller's satisfaction, asked on the phone after the answer (来电工单 / 电话回访)."""
+    ticket = svc.rate(staff, args.number, args.level)
+    return _done(f"已登记评价“{ticket.satisfaction}”")(ticket)
+
+
 def cmd_note(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
     return _done("已添加备注")(svc.note(staff, args.number, args.text))
 
@@ -299,6 +296,9 @@ def register(sub: Any) -> None:
         p = add(name, func, verb)
         p.add_argument("number")
         p.add_argument("--reason")
+    p = add("rate", cmd_rate, "record a caller's satisfaction given on the phone (满意/基本满意/不满意)")
+    p.add_argument("number")
+    p.add_argument("level", help="满意、基本满意 or 不满意 (不满意 reopens the ticket)")
     p = add("note", cmd_note, "internal note (not sent to the enterprise)")
     p.add_argument("number")
     p.add_argument("text")

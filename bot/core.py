@@ -21,7 +21,16 @@ from bot.matcher import Matcher
 from bot.models import DISTRICTS, Candidate, FaqEntry, Incoming, Match, Option, Outcome, Outgoing, Ticket
 from bot.store.base import Exchange, NewTicket, Store, UserState
 from bot.text import fold
-from bot.tickets import SATISFACTION, Change, TicketError, TicketNotFound, TicketPolicy, format_due
+from bot.tickets import (
+    ACTIVE,
+    SATISFACTION,
+    Change,
+    NotDelivered,
+    TicketError,
+    TicketNotFound,
+    TicketPolicy,
+    format_due,
+)
 from bot.tickets import rate as rate_change
 
 logger = logging.getLogger(__name__)
@@ -47,6 +56,9 @@ STATUS_WORDS = ("/status", "查询工单", "我的工单", "工单查询", "工�
 TOPIC_WORDS = ("/topics", "政策目录", "问题目录", "目录", "分类", "常见问题")
 DISTRICT_WORDS = ("/district", "切换区县", "选择区县", "修改区县", "更换区县", "区县")
 START_WORDS = ("/start", "开始", "subscribe")
+HELPFUL_WORDS = ("有帮助", "👍", "👍有帮助", "有用", "有帮助👍")
+UNHELPFUL_WORDS = ("没帮助", "没有帮助", "无帮助", "👎", "👎没帮助", "没用", "没帮助👎")
+PUSH_CHANNELS = frozenset({"telegram"})  # channels whose running adapter always sends staff answers at once
 _DISTRICT_ALIASES = {"二七": "二七区", "上街": "上街区", "中牟": "中牟县"}
 
 NONTEXT_REPLY = "抱歉，我暂时只能读懂文字消息。请用文字描述您的问题，例如“社保费能缓缴吗”；需要人工帮助请回复“转人工”。"
@@ -54,6 +66,10 @@ EMPTY_REPLY = "您好，请用一句话描述您想咨询的复工复产政策�
 JUNK_REPLY = (
     "😊 我是复工复产政策咨询助手，只能解答惠企政策问题。请直接输入您想咨询的问题，"
     "例如“社保费能缓缴吗”“稳岗返还怎么申请”；回复“政策目录”可按类别浏览。"
+)
+NO_VOTE_REPLY = (
+    "现在没有可以评价的答复。请直接输入您的问题，例如“社保费能缓缴吗”；"
+    "对工作人员的答复，请回复“满意”“基本满意”或“不满意”。"
 )
 NO_MENU_REPLY = "现在没有可选的编号。请直接输入您的问题，例如“社保费能缓缴吗”；回复“政策目录”可按类别浏览。"
 WELCOME = (
@@ -112,6 +128,7 @@ class Assistant:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(TZ),
         policy: TicketPolicy | None = None,
         flood: FloodLimit | None = None,
+        push_channels: frozenset[str] = PUSH_CHANNELS,
     ) -> None:
         self.kb = kb
         self.matcher = matcher
@@ -120,6 +137,8 @@ class Assistant:
         self.clock = clock
         self.policy = policy or TicketPolicy()
         self.flood = flood  # the per-user limit; None = no limit
+        # channels that push a staff answer when it is given; every other one shows it at the user's next contact
+        self.push_channels = push_channels
 
     # ---- entry point ---------------------------------------------------------------------------------------
 
@@ -135,19 +154,23 @@ class Assistant:
             user.name = inc.user_name
         if inc.district in (*DISTRICTS, OTHER_DISTRICT):
             user.district = None if inc.district == OTHER_DISTRICT else inc.district
-        turn = self._dispatch(inc, user, at)
+            user.state["district_set"] = True
+        waiting = self.store.waiting_answers(inc.address, at)  # staff answers this chat has not seen yet
+        delivering = frozenset(w.out.ticket_number for w in waiting if w.out.ticket_number)
+        turn = self._dispatch(inc, user, at, delivering)
         if turn.outcome != "junk":  # junk leaves an open menu open: "👌" and then "1" still picks
             user.state["options"] = [o.action for r in turn.replies for o in numbered(r.options)]
         exchange = Exchange(
             incoming=inc,
             at=at,
             user=user,
-            replies=tuple(turn.replies),
+            replies=(*(w.out for w in waiting), *turn.replies),
             outcome=turn.outcome,
             faq_id=turn.faq_id,
             score=turn.score,
             candidates=turn.candidates,
             ticket_id=turn.ticket.id if turn.ticket else None,
+            delivered=tuple(w.outbox_id for w in waiting),
         )
         replies = self.store.record(exchange)
         logger.info(
@@ -156,11 +179,12 @@ class Assistant:
         )  # fmt: skip
         return replies
 
-    def _dispatch(self, inc: Incoming, user: UserState, at: dt.datetime) -> Turn:
+    def _dispatch(self, inc: Incoming, user: UserState, at: dt.datetime, delivering: frozenset[str]) -> Turn:
+        """`delivering`: tickets whose staff answer is shown with this reply (seen only after it)."""
         if inc.action:
-            return self._action(inc, inc.action, user, at)
+            return self._action(inc, inc.action, user, at, delivering)
         if inc.kind == "event":
-            return self._start(inc)
+            return self._start(inc, user)
         if inc.kind != "text":
             return self._say(inc, "nontext", NONTEXT_REPLY, (Option("转人工", "human", "human"),))
         text = inc.text.strip()
@@ -169,8 +193,8 @@ class Assistant:
         choice = bare(text)  # "1", "１", "1。" and "1️⃣" all pick the first option
         options = user.state.get("options") or []
         if choice.isdecimal() and 1 <= int(choice) <= len(options):
-            return self._action(inc, options[int(choice) - 1], user, at)
-        command = self._command(inc, text, user, at)
+            return self._action(inc, options[int(choice) - 1], user, at, delivering)
+        command = self._command(inc, text, user, at, delivering)
         if command is not None:
             return command
         if is_junk(text):
@@ -180,12 +204,14 @@ class Assistant:
 
     # ---- commands and small talk -------------------------------------------------------------------------
 
-    def _command(self, inc: Incoming, text: str, user: UserState, at: dt.datetime) -> Turn | None:
+    def _command(
+        self, inc: Incoming, text: str, user: UserState, at: dt.datetime, delivering: frozenset[str]
+    ) -> Turn | None:
         word = fold(text).strip().rstrip("。.!！?？").strip()
         if word.startswith("/"):
             word = word.split()[0].split("@")[0]
         if word in START_WORDS:
-            return self._start(inc)
+            return self._start(inc, user)
         if word in HELP_WORDS:
             return self._say(inc, "help", HELP_TEXT)
         if word in STATUS_WORDS:
@@ -199,7 +225,12 @@ class Assistant:
         if word in HUMAN_WORDS:
             return self._human(inc, user, at)
         if word in SATISFACTION and self._awaiting_rating(inc):
-            return self._rate(inc, None, word, at)
+            return self._rate(inc, None, word, at, delivering)
+        if word in (*HELPFUL_WORDS, *UNHELPFUL_WORDS):
+            last_answer = user.state.get("last_answer")
+            if last_answer in self.kb.entries:
+                return self._feedback(inc, "up" if word in HELPFUL_WORDS else "down", last_answer, user)
+            return self._say(inc, "junk", NO_VOTE_REPLY)  # never a ticket titled “没帮助”
         if word.startswith("/"):
             return self._say(inc, "unknown_command", "抱歉，没有这个命令。" + HELP_TEXT)
         talk = bare(word)  # "谢谢🙏" is thanks too
@@ -221,8 +252,12 @@ class Assistant:
     def _say(self, inc: Incoming, outcome: str, text: str, options: tuple[Option, ...] = ()) -> Turn:
         return Turn(outcome, [Outgoing(inc.address, text, options)])
 
-    def _start(self, inc: Incoming) -> Turn:
-        return self._say(inc, "welcome", WELCOME, district_options())
+    def _start(self, inc: Incoming, user: UserState) -> Turn:
+        """The welcome; a user whose district is known already is not asked for it again."""
+        if not (user.district or user.state.get("district_set")):
+            return self._say(inc, "welcome", WELCOME, district_options())
+        where = f"按{user.district}的口径" if user.district else "按省、市通用口径"
+        return self._say(inc, "welcome", welcome_back(where))
 
     def _remember_district(self, text: str, user: UserState) -> None:
         """A district named in a question is remembered, so the answer uses its wording."""
@@ -233,6 +268,7 @@ class Assistant:
 
     def _set_district(self, inc: Incoming, district: str, user: UserState) -> Turn:
         user.district = None if district == OTHER_DISTRICT else district
+        user.state["district_set"] = True
         if user.district:
             text = f"已设置为{district}，之后将按{district}的口径答复。请输入您的问题。"
         else:
@@ -262,9 +298,10 @@ class Assistant:
             return turn
         match = self.matcher.match(text[:MAX_QUESTION_CHARS])
         user.state["last_question"] = text
+        user.state.pop("last_answer", None)  # 没帮助 now would be about no answer
         if match.outcome is Outcome.ANSWER and match.id:
             user.state["misses"] = 0
-            turn = self._answer(inc, self.kb.entries[match.id], user)
+            turn = self._answer(inc, self.kb.entries[match.id], user, text)
             turn.score, turn.candidates = match.score, match.candidates
             return turn
         misses = int(user.state.get("misses") or 0) + 1
@@ -369,10 +406,12 @@ class Assistant:
         parts = "、".join(f"问题{p.n}「{p.question}」" for p in handed)
         lead = f"{parts}需要工作人员答复，已{'一并' if len(handed) > 1 else ''}转交处理"
         beyond = f"一次最多逐一答复{MAX_PARTS}个问题。\n" if any(p.beyond for p in handed) else ""
-        return ticket, beyond + handed_over(ticket, lead)
+        return ticket, beyond + handed_over(ticket, lead, self._reply_route(inc))
 
-    def _answer(self, inc: Incoming, entry: FaqEntry, user: UserState) -> Turn:
+    def _answer(self, inc: Incoming, entry: FaqEntry, user: UserState, asked: str | None = None) -> Turn:
+        """The entry's answer with 👍/👎; `asked` is the user's question it answers (a 没帮助 hands it on)."""
         user.state["last_answer"] = entry.id
+        user.state["answered_question"] = asked or entry.question
         options = [Option(self.kb.entries[r].question, f"pick:{r}") for r in entry.related]
         options += [
             Option("👍有帮助", f"feedback:up:{entry.id}", "feedback"),
@@ -384,6 +423,19 @@ class Assistant:
             text += "\n\n您可能还想了解："
         return Turn("answer", [Outgoing(inc.address, text, tuple(options))], faq_id=entry.id)
 
+    def _feedback(self, inc: Incoming, vote: str, faq_id: str, user: UserState) -> Turn:
+        """👍 thanks; 👎 offers a person, and a following 转人工 hands on the question the answer was about."""
+        if vote == "up":
+            return Turn("feedback_up", [Outgoing(inc.address, "感谢您的反馈！")], faq_id=faq_id)
+        entry = self.kb.entries.get(faq_id)
+        asked = user.state.get("answered_question") if user.state.get("last_answer") == faq_id else None
+        question = asked or (entry.question if entry else None)
+        user.state["last_question"] = question
+        about = f"“{question}”" if question else "您的问题"
+        text = f"抱歉没能帮到您。回复“转人工”，工作人员会就{about}直接答复您。"
+        return Turn("feedback_down", [Outgoing(inc.address, text, (Option("转人工", "human", "human"),))],
+                    faq_id=faq_id)  # fmt: skip
+
     def _awaiting_rating(self, inc: Incoming) -> Ticket | None:
         """The user's newest answered ticket that has no rating yet."""
         for t in self.store.tickets_of(inc.address.channel, inc.user_id, limit=5):
@@ -391,14 +443,20 @@ class Assistant:
                 return t
         return None
 
-    def _rate(self, inc: Incoming, number: str | None, level: str, at: dt.datetime) -> Turn:
-        """Record the enterprise's rating of an answer; 不满意 reopens the ticket."""
+    def _rate(self, inc: Incoming, number: str | None, level: str, at: dt.datetime, delivering: frozenset[str]) -> Turn:
+        """Record the enterprise's rating of an answer it has seen; 不满意 reopens the ticket."""
         target = number or (t.number if (t := self._awaiting_rating(inc)) else "")
+
+        def decide(t: Ticket) -> Change:
+            return rate_change(t, level, self.policy, at, delivered=self.store.answer_delivered(t.id))
+
         try:
-            ticket = self.store.change_ticket(
-                target, f"{inc.address.channel}:{inc.user_id}", at,
-                _own(inc, lambda t: rate_change(t, level, self.policy, at)),
-            )  # fmt: skip
+            ticket = self.store.change_ticket(target, f"{inc.address.channel}:{inc.user_id}", at, _own(inc, decide))
+        except NotDelivered as exc:
+            if target.strip().upper() not in delivering:
+                return self._say(inc, "rating_refused", str(exc))
+            text = f"请先阅读上面工单 {target} 的答复，再回复“满意”“基本满意”或“不满意”。"
+            return self._say(inc, "rating_refused", text)
         except TicketError as exc:
             return self._say(inc, "rating_refused", str(exc))
         if level == "不满意":
@@ -409,16 +467,36 @@ class Assistant:
 
     def _human(self, inc: Incoming, user: UserState, at: dt.datetime) -> Turn:
         question = user.state.get("last_question")
+        if not question and (pending := self._pending_ticket(inc, user)) is not None:
+            text = (
+                f"您的问题已在工作人员处办理（工单号：{pending.number}，{pending.status.value}），不用再描述一遍。"
+                + self._reply_route(inc)
+            )
+            return Turn("human_pending", [Outgoing(inc.address, text, ticket_number=pending.number)])
         if not question:
             user.state["awaiting_human"] = True
             return self._say(inc, "human_prompt", "好的，请用一句话描述您的问题，我会直接转给工作人员。")
         return self._open_ticket(inc, question, user, at, ())
 
+    def _pending_ticket(self, inc: Incoming, user: UserState) -> Ticket | None:
+        """The ticket the user's last question became, while staff are still working on it."""
+        number = user.state.get("last_ticket")
+        if not number:
+            return None
+        mine = self.store.tickets_of(inc.address.channel, inc.user_id, limit=5)
+        return next((t for t in mine if t.number == number and t.status in ACTIVE), None)
+
+    def _reply_route(self, inc: Incoming) -> str:
+        """How the staff answer will reach this chat, said honestly: pushed, or shown at the next message."""
+        if inc.address.channel in self.push_channels:
+            return "答复将直接发送到本对话；回复“查询工单”可查看进度。"
+        return "本对话不能主动推送答复：工作人员答复后，您再发送任意消息（如“查询工单”）即可看到答复。"
+
     def _open_ticket(
         self, inc: Incoming, question: str, user: UserState, at: dt.datetime, candidates: tuple[Candidate, ...]
     ) -> Turn:
         ticket = self._ticket(inc, question, user, at, candidates)
-        text = handed_over(ticket, "您的问题已转交工作人员处理")
+        text = handed_over(ticket, "您的问题已转交工作人员处理", self._reply_route(inc))
         return Turn("escalate", [Outgoing(inc.address, text, ticket_number=ticket.number)], ticket=ticket,
                     candidates=candidates)  # fmt: skip
 
@@ -455,16 +533,16 @@ class Assistant:
                 due_at=self.policy.due(at, tier),
             )
         )
-        user.state.update(misses=0, last_question=None, awaiting_human=False)
+        user.state.update(misses=0, last_question=None, awaiting_human=False, last_ticket=ticket.number)
         return ticket
 
     # ---- button / number actions -------------------------------------------------------------------------
 
-    def _action(self, inc: Incoming, action: str, user: UserState, at: dt.datetime) -> Turn:
+    def _action(self, inc: Incoming, action: str, user: UserState, at: dt.datetime, delivering: frozenset[str]) -> Turn:
         kind, _, arg = action.partition(":")
         if kind == "pick" and arg in self.kb.entries:
             user.state["misses"] = 0
-            turn = self._answer(inc, self.kb.entries[arg], user)
+            turn = self._answer(inc, self.kb.entries[arg], user, user.state.get("last_question"))
             turn.outcome = "pick"
             return turn
         if kind == "district":
@@ -474,32 +552,33 @@ class Assistant:
         if kind == "topic":
             entries = self.kb.in_category(arg)
             if entries:
+                user.state["last_question"] = None  # a browsed entry answers no question of the user's
                 options = tuple(Option(e.question, f"pick:{e.id}") for e in entries)
                 return self._say(inc, "topic", f"{arg}类常见问题：", options)
         if kind == "topics":
             return self._topics(inc)
         if kind == "satisfaction":
             number, _, level = arg.partition(":")
-            return self._rate(inc, number, level, at)
+            return self._rate(inc, number, level, at, delivering)
         if kind == "feedback":
             vote, _, faq_id = arg.partition(":")
-            if vote == "up":
-                return Turn("feedback_up", [Outgoing(inc.address, "感谢您的反馈！")], faq_id=faq_id)
-            text = "抱歉没能帮到您。回复“转人工”，工作人员会直接答复您。"
-            return Turn("feedback_down", [Outgoing(inc.address, text, (Option("转人工", "human", "human"),))],
-                        faq_id=faq_id)  # fmt: skip
+            return self._feedback(inc, vote, faq_id, user)
         logger.warning("unknown action %r from %s", action, inc.address.channel)
         return self._say(inc, "unknown_action", "抱歉，这个选项已失效，请直接输入您的问题。")
 
 
-def handed_over(ticket: Ticket, lead: str) -> str:
-    """What the enterprise reads when a ticket is opened: its number, who handles it and by when."""
+def handed_over(ticket: Ticket, lead: str, route: str) -> str:
+    """What the enterprise reads when a ticket is opened: its number, who handles it, by when, and how (`route`)."""
     return (
         f"{lead}，工单号：{ticket.number}。\n"
         f"承办：{ticket.department}（{ticket.tier}类）。"
         + (f"预计在{format_due(ticket.due_at)}前答复" if ticket.due_at else "工作人员会尽快答复")
-        + "（按工作日计算，节假日顺延），答复将直接发送到本对话；回复“查询工单”可查看进度。"
+        + f"（按工作日计算，节假日顺延）。{route}"
     )
+
+
+def welcome_back(where: str) -> str:
+    return f"您好，欢迎回来！将{where}答复（回复“切换区县”可更改）。请直接输入您想咨询的复工复产政策问题。"
 
 
 def _own(inc: Incoming, decide: Callable[[Ticket], Change]) -> Callable[[Ticket], Change]:

@@ -12,10 +12,9 @@ from bot.config import TZ
 from bot.models import Ticket
 from bot.neutralize import csv_row
 from bot.store.queue import Filter, TicketQueue
-from bot.tickets import is_overdue
+from bot.tickets import ACTION_NAMES, RATING_EVENTS, closed_tickets, is_overdue
 
-ANSWERED_ACTIONS = ("答复",)
-CLOSED_ACTIONS = ("办结", "评价")
+ANSWERED_ACTIONS = (ACTION_NAMES["answer"],)
 
 
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -45,16 +44,16 @@ def build_digest(queue: TicketQueue, day: dt.date, now: dt.datetime) -> Digest:
     cutoff = min(end, now)
     d = Digest(day)
     d.new = queue.find(Filter(statuses=None, created_from=start, created_to=end, limit=100_000))
-    seen: dict[str, set[str]] = {"answered": set(), "closed": set()}
-    for ticket, event in queue.actions_between(start, end):
-        if event.action in ANSWERED_ACTIONS and ticket.number not in seen["answered"]:
-            seen["answered"].add(ticket.number)
+    actions = queue.actions_between(start, end)
+    answered: set[str] = set()
+    for ticket, event in actions:
+        if event.action in ANSWERED_ACTIONS and ticket.number not in answered:
+            answered.add(ticket.number)
             d.answered.append(ticket)
-        elif event.action in CLOSED_ACTIONS and ticket.status.value == "已办结" and ticket.number not in seen["closed"]:
-            seen["closed"].add(ticket.number)
-            d.closed.append(ticket)
-        if event.action == "评价" and event.detail:
+        if event.action in RATING_EVENTS and event.detail:
             d.satisfaction[event.detail] += 1
+    closed = closed_tickets((t.number, e.action, e.detail) for t, e in actions)
+    d.closed = list({t.number: t for t, _ in actions if t.number in closed}.values())
     active = queue.find(Filter(created_to=end, limit=100_000))
     d.open_total = len(active)
     d.overdue = [t for t in active if is_overdue(t, cutoff)]

@@ -5,11 +5,18 @@ from __future__ import annotations
 from bot.core import numbered
 from bot.models import Outgoing
 
+VOTE_HINT = "这条答复对您有帮助吗？回复“有帮助”或“没帮助”。"
+
 
 def as_text(out: Outgoing) -> str:
-    """The reply text with its numbered options, matching the numbers the core accepts back."""
+    """The reply text with its numbered options, matching the numbers the core accepts back.
+
+    Telegram shows 👍/👎 as buttons; here they become the words the core reads as the same vote.
+    """
     items = numbered(out.options)
-    if not items:
-        return out.text
-    lines = [out.text, *(f"{i}. {o.label}" for i, o in enumerate(items, 1)), "（回复数字查看）"]
+    lines = [out.text]
+    if items:
+        lines += [*(f"{i}. {o.label}" for i, o in enumerate(items, 1)), "（回复数字查看）"]
+    if any(o.action.startswith("feedback:") for o in out.options):
+        lines.append(VOTE_HINT)
     return "\n".join(lines)

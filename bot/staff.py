@@ -73,7 +73,7 @@ def parse_statuses(raw: Iterable[str]) -> frozenset[TicketStatus]:
 
 
 class StaffService:
-    """List, show, claim, answer, transfer, close, reopen, note, remind, supervise and record hotline calls."""
+    """List, show, claim, answer, transfer, close, reopen, rate, note, remind, supervise, record hotline calls."""
 
     def __init__(
         self,
@@ -176,6 +176,22 @@ class StaffService:
     def reopen(self, staff: Staff, number: str, reason: str | None = None) -> Ticket:
         at = self.clock()
         return self._apply(staff, number, lambda t: rules.reopen(t, self.policy, at, reason))
+
+    def rate(self, staff: Staff, number: str, level: str) -> Ticket:
+        """Record the satisfaction a caller gave on the phone: hotline tickets, or a call-back after a failed push.
+
+        Chat tickets are rated by the enterprise itself once the answer reached its chat.
+        """
+        at = self.clock()
+
+        def decide(t: Ticket) -> Change:
+            if t.channel != "hotline" and not t.callback_needed:
+                raise TicketError(
+                    f"工单 {t.number} 来自在线对话，由企业在对话中评价；工作人员只登记来电工单和电话回访的评价"
+                )
+            return rules.rate(t, level.strip(), self.policy, at, delivered=True)
+
+        return self._apply(staff, number, decide)
 
     def note(self, staff: Staff, number: str, text: str) -> Ticket:
         return self._apply(staff, number, lambda t: rules.note(t, text))

@@ -7,6 +7,7 @@ Errors (all `TicketError`, a `ValueError` whose message is the Chinese sentence 
     TicketError
      ├── TicketNotFound      no ticket with that number (or not the user's own)
      ├── TransitionError     the action is not allowed in the ticket's current status
+     │    └── NotDelivered  a rating of an answer that has not reached the enterprise yet
      ├── AlreadyClaimed      someone else holds the ticket
      └── NotStaff            the caller is not configured as staff
 
@@ -20,9 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import chinese_calendar
 
@@ -56,13 +57,45 @@ ACTION_NAMES = {
     "answer": "答复",
     "transfer": "转办",
     "close": "办结",
-    "reopen": "重新打开",
-    "satisfied": "评价",
-    "unsatisfied": "评价",
+    "reopen": "重办",
+    "satisfied": "评价满意",
+    "unsatisfied": "评价不满意",
     "note": "备注",
     "faq_candidate": "标记FAQ候选",
     "reveal": "查看个人信息",
 }
+
+
+# ---- which history events close a ticket: the one definition the digest and the weekly report count by ------
+
+K = TypeVar("K")
+LEGACY_RATING = "评价"  # histories written before 满意 and 不满意 had events of their own: the level is the detail
+CLOSING_EVENTS = frozenset({ACTION_NAMES["close"], ACTION_NAMES["satisfied"]})
+REOPENING_EVENTS = frozenset({ACTION_NAMES["reopen"], ACTION_NAMES["unsatisfied"], "重新打开"})  # and its old name
+RATING_EVENTS = frozenset({ACTION_NAMES["satisfied"], ACTION_NAMES["unsatisfied"], LEGACY_RATING})
+
+
+def event_closes(action: str, detail: str | None) -> bool | None:
+    """True if a history event closes its ticket, False if it reopens it, None if it does neither."""
+    if action == LEGACY_RATING:
+        return None if not detail else detail != "不满意"
+    if action in CLOSING_EVENTS:
+        return True
+    if action in REOPENING_EVENTS:
+        return False
+    return None
+
+
+def closed_tickets(events: Iterable[tuple[K, str, str | None]]) -> set[K]:
+    """The tickets a run of (ticket, action, detail) events in time order leaves closed.
+
+    Each ticket's last closing or reopening event decides, so a 不满意 or a 重办 after a close is not counted.
+    """
+    closed: dict[K, bool] = {}
+    for key, action, detail in events:
+        if (closes := event_closes(action, detail)) is not None:
+            closed[key] = closes
+    return {key for key, is_closed in closed.items() if is_closed}
 
 
 class TicketError(ValueError):
@@ -82,6 +115,10 @@ class AlreadyClaimed(TicketError):
 
 
 class NotStaff(TicketError):
+    pass
+
+
+class NotDelivered(TransitionError):
     pass
 
 
@@ -255,7 +292,7 @@ def answer(ticket: Ticket, staff: str, text: str, at: dt.datetime, faq_id: str |
     outgoing: tuple[Outgoing, ...] = ()
     if ticket.channel != "hotline":
         message = (
-            f"【工单 {ticket.number} 答复】\n{text}\n\n"
+            f"您的工单 {ticket.number} 已答复：\n{text}\n\n"
             "请对本次答复进行评价：回复“满意”“基本满意”或“不满意”（不满意将重新办理）。"
         )
         outgoing = (
@@ -289,14 +326,20 @@ def reopen(ticket: Ticket, policy: TicketPolicy, at: dt.datetime, reason: str | 
     return Change("reopen", values, reason)
 
 
-def rate(ticket: Ticket, level: str, policy: TicketPolicy, at: dt.datetime) -> Change:
-    """The enterprise's rating: 满意/基本满意 closes the ticket, 不满意 reopens it with the clock running again."""
+def rate(ticket: Ticket, level: str, policy: TicketPolicy, at: dt.datetime, delivered: bool) -> Change:
+    """The enterprise's rating: 满意/基本满意 closes the ticket, 不满意 reopens it with the clock running again.
+
+    Only an answer that reached the enterprise (`delivered`) can be rated: a rating of an unseen answer says
+    nothing about it.
+    """
     if level not in SATISFACTION:
         raise TicketError(f"评价只能是：{'、'.join(SATISFACTION)}")
     if ticket.satisfaction:
         raise TransitionError(f"工单 {ticket.number} 已评价为“{ticket.satisfaction}”，感谢您的反馈")
+    check(ticket, "unsatisfied" if level == "不满意" else "satisfied")
+    if not delivered:
+        raise NotDelivered(f"工单 {ticket.number} 的答复还没有送达，暂不能评价；看到答复后再回复评价即可。")
     if level == "不满意":
-        check(ticket, "unsatisfied")
         values = {
             "status": S.REOPENED.value,
             "satisfaction": level,
@@ -304,7 +347,6 @@ def rate(ticket: Ticket, level: str, policy: TicketPolicy, at: dt.datetime) -> C
             "paused_at": None,
         }
         return Change("unsatisfied", values, level)
-    check(ticket, "satisfied")
     return Change("satisfied", {"status": S.CLOSED.value, "satisfaction": level}, level)
 
 

@@ -129,6 +129,15 @@ def _staff_answers_seal(store: SqlStore, monday: dt.datetime) -> None:
                 ticket_id=first.id, at=answered_at, actor="staff:1", action="答复", detail=STAFF_ANSWER
             )
         )
+        conn.execute(
+            ticket_events.insert().values(
+                ticket_id=first.id,
+                at=answered_at + dt.timedelta(hours=1),
+                actor="telegram:1",
+                action="评价满意",
+                detail="满意",
+            )
+        )
         conn.execute(tickets.update().values(due_at=monday + dt.timedelta(days=30)))
         late = conn.execute(
             sa.select(tickets.c.id).where(tickets.c.question.contains("叉车")).order_by(tickets.c.id)

@@ -96,7 +96,7 @@ def test_claim_answer_rate_close_the_loop(chat: Chat, desk: StaffService, queue:
     assert "感谢您的评价（满意）" in reply
     t = desk.show(ZHANG, number).ticket
     assert (t.status, t.satisfaction) == (TicketStatus.CLOSED, "满意")
-    assert [e.action for e in desk.show(ZHANG, number).events] == ["创建", "认领", "答复", "评价"]
+    assert [e.action for e in desk.show(ZHANG, number).events] == ["创建", "认领", "答复", "评价满意"]
 
 
 def test_unsatisfied_enterprise_reopens_and_clock_resumes(chat: Chat, desk: StaffService, clock: Clock) -> None:
@@ -106,6 +106,7 @@ def test_unsatisfied_enterprise_reopens_and_clock_resumes(chat: Chat, desk: Staf
     desk.answer(ZHANG, number, "请联系区市场监管局")
     due_before = desk.show(ZHANG, number).ticket.due_at
     clock.now = dt.datetime(2020, 3, 24, 10, tzinfo=TZ)  # waited 7 working hours Monday + 1 Tuesday
+    assert "请联系区市场监管局" in chat.say("查询工单"), "the answer reaches the chat at its next message"
     reply = chat.say("不满意")
     assert f"工单 {number} 已重新打开" in reply
     t = desk.show(ZHANG, number).ticket
@@ -177,7 +178,7 @@ def test_close_and_reopen_by_staff(chat: Chat, desk: StaffService) -> None:
     history = desk.show(ZHANG, number).events
     assert [(e.actor, e.action, e.detail) for e in history[-2:]] == [
         ("张三", "办结", "企业电话确认已解决"),
-        ("李四", "重新打开", "企业再次来电"),
+        ("李四", "重办", "企业再次来电"),
     ]
 
 

@@ -9,8 +9,10 @@ import pytest
 from bot.config import TZ, ConfigError, Settings
 from bot.models import Ticket, TicketStatus
 from bot.tickets import (
+    SATISFACTION,
     TRANSITIONS,
     AlreadyClaimed,
+    NotDelivered,
     TicketError,
     TicketPolicy,
     TransitionError,
@@ -18,6 +20,7 @@ from bot.tickets import (
     answer,
     check,
     claim,
+    closed_tickets,
     is_overdue,
     parse_sla,
     rate,
@@ -169,14 +172,33 @@ def test_waiting_for_the_enterprise_pauses_the_clock() -> None:
     # Reopened on Tuesday 10:00: 1 h on Monday + 1 h on Tuesday of waiting move the due time by 2 working hours.
     change = reopen(waiting, policy, at(2020, 3, 24, 10))
     assert change.values["due_at"] == at(2020, 3, 24, 14)
-    unhappy = rate(waiting, "不满意", policy, at(2020, 3, 24, 10))
+    unhappy = rate(waiting, "不满意", policy, at(2020, 3, 24, 10), delivered=True)
     assert unhappy.values["status"] == S.REOPENED.value and unhappy.values["due_at"] == at(2020, 3, 24, 14)
 
 
 def test_a_rating_is_given_once_and_must_be_one_of_three() -> None:
     policy, now = TicketPolicy(), at(2020, 3, 24)
     with pytest.raises(TicketError, match="满意、基本满意、不满意"):
-        rate(ticket(S.ANSWERED), "还行", policy, now)
+        rate(ticket(S.ANSWERED), "还行", policy, now, delivered=True)
     with pytest.raises(TransitionError, match="已评价"):
-        rate(ticket(S.CLOSED, satisfaction="满意"), "不满意", policy, now)
-    assert rate(ticket(S.ANSWERED), "基本满意", policy, now).values["status"] == S.CLOSED.value
+        rate(ticket(S.CLOSED, satisfaction="满意"), "不满意", policy, now, delivered=True)
+    assert rate(ticket(S.ANSWERED), "基本满意", policy, now, delivered=True).values["status"] == S.CLOSED.value
+
+
+def test_an_answer_that_has_not_reached_the_enterprise_cannot_be_rated() -> None:
+    policy, now = TicketPolicy(), at(2020, 3, 24)
+    for level in SATISFACTION:
+        with pytest.raises(NotDelivered, match="还没有送达"):
+            rate(ticket(S.ANSWERED, answer="x"), level, policy, now, delivered=False)
+
+
+def test_closing_is_decided_by_each_tickets_last_closing_or_reopening_event() -> None:
+    events = [
+        (1, "答复", "x"), (1, "评价满意", "满意"),
+        (2, "答复", "y"), (2, "评价不满意", "不满意"),
+        (3, "答复", "z"), (3, "办结", None), (3, "重办", "企业再次来电"),
+        (4, "办结", None),
+        (5, "评价", "基本满意"), (6, "评价", "不满意"),  # histories written before the events were told apart
+        (7, "重新打开", None), (7, "备注", "办结"),
+    ]  # fmt: skip
+    assert closed_tickets(events) == {1, 4, 5}

@@ -1,29 +1,27 @@
-"""Console chat on standard input/output: interactive in a terminal, line by line when piped."""
+"""Console chat on standard input/output: interactive in a terminal, line by line when piped.
+
+Staff answers need nothing here: the dialog core shows a waiting one with the reply to the user's next line.
+The console user's district is remembered in the database, so a second start does not ask for it again.
+"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TextIO
 
 from bot.core import Assistant
-from bot.models import Address, Incoming, Outgoing
+from bot.models import Address, Incoming
 from bot.render import as_text
 
 PROMPT = "您> "
 
 
-def run(
-    assistant: Assistant, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, user_id: str = "console",
-    pending: Callable[[Address], list[Outgoing]] | None = None,
-) -> None:  # fmt: skip
-    """Chat until end of input; every line is one message. Staff answers (`pending`) print before each turn."""
+def run(assistant: Assistant, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, user_id: str = "console") -> None:
+    """Chat until end of input; every line is one message."""
     address = Address("console", user_id)
     interactive = stdin.isatty()
 
     def show(incoming: Incoming) -> None:
-        for out in pending(address) if pending else []:
-            print(f"工作人员> {as_text(out)}\n", file=stdout, flush=True)
         for out in assistant.handle(incoming):
             print(f"助手> {as_text(out)}\n", file=stdout, flush=True)
 

@@ -1,7 +1,6 @@
 """Ticket figures for the week's tickets: opened, answered, closed, overdue, time to first answer, satisfaction.
 
-Action names come from the ticket workflow (bot/tickets.py) when it is installed; the fallbacks are the same
-Chinese names, so a database written by either version reads the same.
+Closed means what the daily digest means by it: `bot.tickets.closed_tickets` over the tickets' history.
 """
 
 from __future__ import annotations
@@ -9,23 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 
 from bot.models import TicketStatus
 from bot.reports.data import EventRow, TicketRow, WeekData
 from bot.reports.model import TicketGroup, TicketStats
+from bot.tickets import ACTION_NAMES, closed_tickets
 
-
-def _action_names(keys: Iterable[str], fallback: set[str]) -> frozenset[str]:
-    try:
-        from bot.tickets import ACTION_NAMES
-    except ImportError:  # the ticket workflow is optional for reports
-        return frozenset(fallback)
-    return frozenset(fallback | {ACTION_NAMES[k] for k in keys if k in ACTION_NAMES})
-
-
-ANSWER_ACTIONS = _action_names(("answer",), {"答复"})
-CLOSE_ACTIONS = _action_names(("close", "satisfied"), {"办结"})
+ANSWER_ACTIONS = frozenset({ACTION_NAMES["answer"]})
 ANSWERED_STATUSES = frozenset({TicketStatus.ANSWERED.value, TicketStatus.CLOSED.value})
 UNKNOWN = "未指定"
 
@@ -62,7 +51,7 @@ def _group(
         tier=tier,
         opened=len(rows),
         answered=len(answered),
-        closed=sum(t.id in closed_ids or t.status == TicketStatus.CLOSED.value for t in rows),
+        closed=sum(t.id in closed_ids for t in rows),
         overdue=overdue,
         median_first_answer=dt.timedelta(seconds=statistics.median(w.total_seconds() for w in waits))
         if waits
@@ -73,7 +62,7 @@ def _group(
 def ticket_stats(data: WeekData, now: dt.datetime) -> TicketStats:
     """Figures for the tickets opened in the week, as they stand `now`, overall and by department × tier."""
     first = _first_answers(data.events)
-    closed_ids = {e.ticket_id for e in data.events if e.action in CLOSE_ACTIONS}
+    closed_ids = closed_tickets((e.ticket_id, e.action, e.detail) for e in data.events)
     rows = list(data.tickets.values())
     by_key: dict[tuple[str, str], list[TicketRow]] = defaultdict(list)
     for t in rows:

@@ -64,6 +64,15 @@ class Exchange:
     score: float | None = None
     candidates: tuple[Candidate, ...] = ()
     ticket_id: int | None = None
+    delivered: tuple[int, ...] = ()  # outbox ids of staff answers shown among `replies` (marked delivered with it)
+
+
+@dataclass(frozen=True)
+class WaitingAnswer:
+    """A staff answer queued for a chat and not yet delivered: shown at the user's next contact."""
+
+    outbox_id: int
+    out: Outgoing
 
 
 class Store(Protocol):
@@ -82,11 +91,22 @@ class Store(Protocol):
         ...
 
     def record(self, exchange: Exchange) -> list[Outgoing]:
-        """Save the incoming message, its replies and the user's state atomically.
+        """Save the incoming message, its replies and the user's state atomically, marking `delivered` delivered.
 
         If the same channel message was recorded meanwhile (a concurrent re-delivery), nothing is written and
         the replies recorded the first time are returned; otherwise `exchange.replies`.
         """
+        ...
+
+    def waiting_answers(self, address: Address, at: dt.datetime) -> list[WaitingAnswer]:
+        """Staff answers queued for this chat, oldest first, that nobody delivered and no sender holds at `at`.
+
+        Given-up ones (a push that failed for good) are included: the user's contact is their second chance.
+        """
+        ...
+
+    def answer_delivered(self, ticket_id: int) -> bool:
+        """Whether the ticket's latest staff answer has reached the enterprise's chat (False when none was queued)."""
         ...
 
     def open_ticket(self, new: NewTicket) -> Ticket:

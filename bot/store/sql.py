@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Iterator
@@ -13,9 +14,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.config import TZ
 from bot.models import Address, Candidate, Option, Outgoing, Ticket, TicketStatus
-from bot.store.base import Exchange, NewTicket, UserState
+from bot.store.base import Exchange, NewTicket, UserState, WaitingAnswer
 from bot.store.prepared import Prepared, raw_cursor
-from bot.store.schema import fit, messages, rate_limits, ticket_events, tickets, users, wechat_nonces
+from bot.store.schema import fit, messages, outbox, rate_limits, ticket_events, tickets, users, wechat_nonces
 from bot.store.statements import Statements
 
 logger = logging.getLogger(__name__)
@@ -163,6 +164,8 @@ class SqlStore:
             self._upsert_user = Prepared(self.sql.upsert_user, d)
             self._claim_nonce = Prepared(self.sql.claim_nonce, d)
             self._prune_nonces = Prepared(self.sql.prune_nonces, d)
+            self._waiting_answers = Prepared(self.sql.waiting_answers, d)
+            self._mark_delivered = Prepared(self.sql.mark_delivered, d)
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
@@ -287,7 +290,13 @@ class SqlStore:
             for out in exchange.replies
         ]
         replies = [fit(messages, r) for r in replies]
-        if self.sql.pg:  # one statement: the inserts after the first select from its RETURNING
+        delivered = [{"o_id": i, "o_at": at} for i in exchange.delivered]
+        if self.sql.pg and delivered:  # rare: a staff answer shown too, marked delivered in the same transaction
+            with self.engine.begin() as conn:
+                in_id = conn.execute(self.sql.record, {**params, "replies": replies}).scalar()
+                if in_id is not None:
+                    conn.execute(self.sql.mark_delivered, delivered)
+        elif self.sql.pg:  # one statement: the inserts after the first select from its RETURNING
             with self.single.connect() as conn:
                 in_id = conn.execute(self.sql.record, {**params, "replies": replies}).scalar()
         else:  # BEGIN IMMEDIATE … COMMIT on a raw cursor
@@ -300,6 +309,8 @@ class SqlStore:
                     if rows:
                         self._insert_reply.execute_many(cur, rows)
                     self._upsert_user.execute(cur, params)
+                    if delivered:
+                        self._mark_delivered.execute_many(cur, delivered)
         if in_id is not None:
             return list(exchange.replies)
         previous = self.replies_to(inc.address, inc.message_id or "")
@@ -307,6 +318,30 @@ class SqlStore:
             raise RuntimeError(f"message {inc.message_id} neither recorded nor found")
         logger.info("duplicate delivery of %s message %s", inc.address.channel, inc.message_id)
         return previous
+
+    def waiting_answers(self, address: Address, at: dt.datetime) -> list[WaitingAnswer]:
+        params = fit(outbox, {"channel": address.channel, "chat_id": address.chat_id})
+        params["at"] = at
+        if self.sql.pg:
+            with self.reader.connect() as conn:
+                rows: list[Any] = list(conn.execute(self.sql.waiting_answers, params).all())
+        else:
+            with raw_cursor(self.engine, transaction=False) as cur:
+                cur = self._waiting_answers.execute(cur, params)
+                rows = [self._waiting_answers.row(r) for r in cur.fetchall()]
+        return [
+            WaitingAnswer(
+                outbox_id,
+                Outgoing(address, text, tuple(Option(**o) for o in options or ()), number),
+            )
+            for outbox_id, text, options, number in rows
+        ]
+
+    def answer_delivered(self, ticket_id: int) -> bool:
+        latest = sa.select(outbox.c.delivered_at).where(outbox.c.ticket_id == ticket_id).order_by(outbox.c.id.desc())
+        with self.reader.connect() as conn:
+            row = conn.execute(latest.limit(1)).first()
+        return row is not None and row.delivered_at is not None
 
     def recent_turns(self, address: Address, limit: int = 6) -> list[dict[str, str]]:
         with self.reader.connect() as conn:

@@ -14,7 +14,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.models import TicketStatus
-from bot.store.schema import messages, rate_limits, ticket_counters, ticket_events, tickets, users, wechat_nonces
+from bot.store.schema import (
+    messages,
+    outbox,
+    rate_limits,
+    ticket_counters,
+    ticket_events,
+    tickets,
+    users,
+    wechat_nonces,
+)
 
 P = sa.bindparam
 PRUNE_NONCES = 2  # expired nonces dropped per push at most: the table drains twice as fast as it fills
@@ -94,6 +103,25 @@ class Statements:
         )
         if self.pg:
             self.record = self._record_pg(ins_in, dedup)
+
+        # ---- staff answers shown at the user's next contact (bot/core.py) ------------------------------------
+        o = outbox.c
+        self.waiting_answers = (
+            sa.select(o.id, o.text, o.options, tickets.c.number)
+            .select_from(outbox.outerjoin(tickets, o.ticket_id == tickets.c.id))
+            .where(
+                o.channel == P("channel", type_=o.channel.type),
+                o.chat_id == P("chat_id", type_=o.chat_id.type),
+                o.delivered_at.is_(None),
+                sa.or_(o.failed_at.is_not(None), o.next_attempt_at <= P("at", type_=o.next_attempt_at.type)),
+            )
+            .order_by(o.id)
+        )
+        self.mark_delivered = (
+            outbox.update()
+            .where(o.id == P("o_id", type_=o.id.type), o.delivered_at.is_(None))
+            .values(delivered_at=P("o_at", type_=o.delivered_at.type), last_error=None)
+        )
 
         # ---- tickets -----------------------------------------------------------------------------------------
         by_source = sa.and_(
