@@ -67,8 +67,48 @@ def test_desk_works_a_ticket_from_queue_to_answer(db_url: str, tmp_path: Path) -
         "答复",
         "标记FAQ候选",
     ]
-    assert "已办结" in bot(db_url, "ask", "满意", "--user", "u1", cwd=tmp_path).stdout
+    assert f"您的工单 {number} 已答复：\n请到区市场监管局特种设备窗口补办。" in ask(db_url, "你好", "u1", tmp_path)
+    assert "已办结" in ask(db_url, "满意", "u1", tmp_path)
     assert desk(db_url, "list", "--status", "已办结", cwd=tmp_path).stdout.startswith(number)
+
+
+def ask(db_url: str, text: str, user: str, cwd: Path, *extra: str) -> str:
+    done = bot(db_url, "ask", text, "--user", user, *extra, cwd=cwd)
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    return done.stdout
+
+
+def test_an_ask_user_gets_the_staff_answer_at_the_next_ask_and_rates_it_after(db_url: str, tmp_path: Path) -> None:
+    """Issue 13's repro: the answer never reached `ask`, yet 满意 closed the ticket."""
+    first = ask(db_url, "我们想申请复工复产专项资金奖励，中牟县有这个吗", "U", tmp_path, "--district", "中牟县")
+    human = ask(db_url, "转人工", "U", tmp_path)
+    number = NUMBER.search(first + human).group()  # type: ignore[union-attr]
+    assert number in human and "请用一句话描述" not in human, "the question is with a colleague already"
+    assert "本对话不能主动推送答复" in first + human and "直接发送到本对话" not in first + human
+    desk(db_url, "claim", number, cwd=tmp_path)
+    answered = desk(db_url, "answer", number, "中牟县专项资金请向县工信局申报。", cwd=tmp_path)
+    assert answered.returncode == 0
+    early = ask(db_url, "满意", "U", tmp_path)
+    assert f"您的工单 {number} 已答复：\n中牟县专项资金请向县工信局申报。" in early
+    assert f"请先阅读上面工单 {number} 的答复" in early and "已办结" not in early
+    assert f"{number}｜已答复" in desk(db_url, "list", "--all", cwd=tmp_path).stdout
+    assert "已办结" in ask(db_url, "满意", "U", tmp_path)
+    assert "县工信局" not in ask(db_url, "你好", "U", tmp_path), "delivered once"
+
+
+def test_staff_record_a_hotline_callers_satisfaction(db_url: str, tmp_path: Path) -> None:
+    created = desk(db_url, "new", "--question", "来电：复工需要哪些防疫材料", "--contact", "13800000000", "--claim",
+                   cwd=tmp_path)  # fmt: skip
+    number = NUMBER.search(created.stdout).group()  # type: ignore[union-attr]
+    early = desk(db_url, "rate", number, "满意", cwd=tmp_path)
+    assert early.returncode == 1 and "不能评价满意" in early.stderr
+    desk(db_url, "answer", number, "已电话告知所需材料清单。", cwd=tmp_path)
+    wrong = desk(db_url, "rate", number, "还行", cwd=tmp_path)
+    assert wrong.returncode == 1 and "评价只能是：满意、基本满意、不满意" in wrong.stderr
+    rated = desk(db_url, "rate", number, "基本满意", cwd=tmp_path)
+    assert rated.stdout.strip() == f"工单 {number} 已登记评价“基本满意”，当前状态：已办结"
+    shown = desk(db_url, "show", number, cwd=tmp_path).stdout
+    assert "满意度：基本满意" in shown and "｜评价满意｜基本满意" in shown
 
 
 def test_hotline_call_transfer_export_and_digest(db_url: str, tmp_path: Path) -> None:
@@ -174,8 +214,20 @@ def test_tickets_and_staff_answers_survive_killing_the_bot(db_url: str, tmp_path
     second.read_until("请先选择您企业所在的区县")
     second.say("查询工单")
     seen = second.read_until(f"{number}｜已答复")
-    assert "工作人员> 【工单" in seen and "补办请到区市场监管局特种设备窗口。" in seen
+    assert f"您的工单 {number} 已答复：\n补办请到区市场监管局特种设备窗口。" in seen
     second.say("满意")
     second.read_until("已办结")
     assert second.stop() == 0
     assert "满意" in desk(db_url, "show", number, cwd=tmp_path).stdout
+
+
+def test_the_console_remembers_the_district_for_the_next_start(db_url: str, tmp_path: Path) -> None:
+    first = Console(db_url, tmp_path)
+    first.read_until("请先选择您企业所在的区县")
+    first.say("2")
+    first.read_until("已设置为上街区")
+    assert first.stop() == 0
+    second = Console(db_url, tmp_path)
+    seen = second.read_until("欢迎回来")
+    assert "按上街区的口径" in seen and "请先选择" not in seen
+    assert second.stop() == 0
