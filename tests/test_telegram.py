@@ -13,12 +13,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from bot.channels.telegram import TelegramChannel, TelegramConfig, build_channel
 from bot.channels.telegram_sender import MAX_TEXT, CallbackCodec, keyboard, split_text
@@ -32,6 +34,7 @@ from bot.outbox import OutboxPump
 from bot.staff import Staff, StaffDirectory, StaffService
 from bot.store import SqlStore
 from bot.store.queue import TicketQueue
+from bot.store.schema import outbox
 from tests.conftest import Clock, table_count
 from tests.telegram_harness import STAFF_CHAT, TOKEN, Call, FakeBotApi, Users
 from tests.wechat_harness import LoopThread
@@ -261,7 +264,8 @@ def test_escalation_card_reply_and_satisfaction(bot: Bot, store: SqlStore) -> No
     confirm = bot.fake.messages_to(STAFF_CHAT, staff_before + 1)  # the confirmation may follow the update's ack
     assert confirm[-1].text == f"已答复工单 {number}，答复已发送给企业。"
     answer = bot.fake.messages_to(USER, before + 1)[-1]
-    assert answer.text.startswith(f"【工单 {number} 答复】\n可以缓缴，最长6个月")
+    assert answer.text.startswith(f"您的工单 {number} 已答复：\n可以缓缴，最长6个月")
+    delivered(store)
     assert [label for label, _ in answer.buttons] == ["满意", "基本满意", "不满意"]
     edited = bot.fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"])
     assert edited[-1].params["message_id"] == card.result["message_id"] and "已答复" in edited[-1].text
@@ -311,7 +315,7 @@ def test_a_configured_staff_user_answers_by_command_in_a_private_chat(bot: Bot, 
     (done,) = bot.say(f"/answer {number} 今天晴，适合复工。", user=STAFF_USER)
     assert done.text == f"已答复工单 {number}，答复已发送给企业。"
     answer = bot.fake.messages_to(USER, 2)[-1]
-    assert answer.text.startswith(f"【工单 {number} 答复】\n今天晴，适合复工。")
+    assert answer.text.startswith(f"您的工单 {number} 已答复：\n今天晴，适合复工。")
     (detail,) = bot.say(f"/ticket {number}", user=STAFF_USER)
     assert f"工单号：{number}（已答复）" in detail.text
     (closed,) = bot.say(f"/close {number} 已电话确认", user=STAFF_USER)
@@ -350,7 +354,7 @@ def test_a_candidate_answer_is_sent_with_one_button(bot: Bot, store: SqlStore, k
     assert "候选答案：" in card.text
     bot.press(card, "用候选答案回复", user=GROUP_MEMBER)
     answer = bot.fake.wait_for(
-        lambda calls: [c for c in calls if c.method == "sendMessage" and c.chat_id == USER and "答复】" in c.text]
+        lambda calls: [c for c in calls if c.method == "sendMessage" and c.chat_id == USER and "已答复：" in c.text]
     )[-1]
     ticket = store.tickets_of("telegram", str(USER))[0]
     top = kb.entries[ticket.candidates[0].id]
@@ -489,3 +493,46 @@ def test_run_bot_serves_telegram_and_stops_cleanly_on_sigterm(
             proc.wait()
         if proc.stderr:
             proc.stderr.close()
+
+
+# ---- staff answers that a push did not bring (issue 13) ----------------------------------------------------
+
+
+def delivered(store: SqlStore, timeout: float = 20.0) -> None:
+    """Wait until the pump has recorded every push it made (a rating is accepted for a delivered answer only)."""
+    queue, end = TicketQueue(store), time.monotonic() + timeout
+    while queue.pending_count("telegram") and time.monotonic() < end:
+        time.sleep(0.02)
+    assert queue.pending_count("telegram") == 0
+
+
+def push_failed(store: SqlStore, timeout: float = 20.0) -> None:
+    """Wait until the pump has recorded a failed push (it retries after a backoff the test clock never reaches)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with store.engine.connect() as conn:
+            if conn.execute(sa.select(outbox.c.id).where(outbox.c.last_error.is_not(None))).first():
+                return
+        time.sleep(0.02)
+    raise AssertionError("the push never failed")
+
+
+def test_an_answer_whose_push_failed_comes_with_the_next_reply_and_is_rated_then(
+    bot: Bot, store: SqlStore, clock: Clock
+) -> None:
+    calls = bot.say("锅炉年检证书丢了补办找谁")
+    if not any("工单号：" in c.text for c in calls):
+        calls = bot.say("转人工")
+    number = ticket_number(calls)
+    assert "答复将直接发送到本对话" in "\n".join(c.text for c in calls), "Telegram pushes"
+    desk = StaffService(TicketQueue(store), directory=StaffDirectory(frozenset({"张三"})), clock=clock)
+    bot.fake.fail["sendMessage"] = 1  # the push meets a Bot API outage
+    desk.claim(Staff("cli", "张三"), number)
+    desk.answer(Staff("cli", "张三"), number, "请到区市场监管局特种设备窗口补办。")
+    push_failed(store)
+    replies = bot.say("你好")
+    assert replies[0].text.startswith(f"您的工单 {number} 已答复：\n请到区市场监管局特种设备窗口补办。")
+    assert [label for label, _ in replies[0].buttons] == ["满意", "基本满意", "不满意"]
+    (thanks,) = bot.press(replies[0], "满意")
+    assert thanks.text == f"感谢您的评价（满意），工单 {number} 已办结。"
+    assert "特种设备窗口" not in "\n".join(c.text for c in bot.say("你好")), "shown once"

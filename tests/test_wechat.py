@@ -29,7 +29,10 @@ from bot.core import Assistant
 from bot.delivery import DeliveryError
 from bot.kb import KnowledgeBase
 from bot.models import Address, Incoming, Outgoing
+from bot.outbox import OutboxPump
+from bot.staff import Staff, StaffDirectory, StaffService
 from bot.store import SqlStore
+from bot.store.queue import TicketQueue
 from tests.conftest import Clock
 from tests.wechat_harness import AES_KEY, APP_ID, TOKEN, FakeApi, FakeWeChat, LoopThread, endpoint_url, read_xml
 
@@ -530,3 +533,77 @@ def test_run_bot_serves_the_endpoint_when_wechat_token_is_set(tmp_path: Path, qu
         proc.wait(10)
         if proc.stderr:
             proc.stderr.close()
+
+
+# ---- staff answers and ratings (issue 13) ------------------------------------------------------------------
+
+
+def staff_answers(store: SqlStore, clock: Clock, number: str, text: str) -> None:
+    """A desk worker claims and answers the ticket (as `run_bot.py tickets` would)."""
+    desk = StaffService(TicketQueue(store), directory=StaffDirectory(frozenset({"张三"})), clock=clock)
+    desk.claim(Staff("cli", "张三"), number)
+    desk.answer(Staff("cli", "张三"), number, text)
+
+
+def test_without_the_customer_service_api_the_answer_comes_with_the_next_reply(
+    loop: LoopThread, assistant: Assistant, store: SqlStore, clock: Clock
+) -> None:
+    assistant.push_channels = frozenset({"telegram"})  # as run_bot.py sets it when WECHAT_APP_SECRET is missing
+    user = FakeWeChat(endpoint_url(loop, make_endpoint(assistant, store, sender=None)))
+    try:
+        user.say(ESCALATING)
+        told = user.say("转人工").text
+        assert "本对话不能主动推送答复" in told and "直接发送到本对话" not in told, "no promise it cannot keep"
+        number = TICKET_RE.search(told).group(0)  # type: ignore[union-attr]
+        staff_answers(store, clock, number, "请到区市场监管局特种设备窗口补办。")
+        early = user.say("满意").text
+        assert early.startswith(f"您的工单 {number} 已答复：\n请到区市场监管局特种设备窗口补办。")
+        assert "请先阅读上面工单" in early
+        assert "已办结" in user.say("满意").text
+        assert "特种设备窗口" not in user.say("你好").text, "shown once"
+    finally:
+        user.close()
+
+
+def test_an_answer_pushed_by_the_customer_service_api_can_be_rated(
+    loop: LoopThread, assistant: Assistant, store: SqlStore, clock: Clock, follower: FakeWeChat,
+    sender: WeChatSender, api: tuple[FakeApi, str],
+) -> None:  # fmt: skip
+    assistant.push_channels = frozenset({"telegram", "wechat"})  # WECHAT_APP_SECRET set
+    follower.say(ESCALATING)
+    told = follower.say("转人工").text
+    assert "答复将直接发送到本对话" in told
+    number = TICKET_RE.search(told).group(0)  # type: ignore[union-attr]
+    staff_answers(store, clock, number, "请到区市场监管局特种设备窗口补办。")
+    assert loop.run(OutboxPump(TicketQueue(store), {"wechat": sender}, clock).deliver_once()) == 1
+    (pushed,) = api[0].texts_to(follower.openid)
+    assert pushed.startswith(f"您的工单 {number} 已答复：")
+    assert "已办结" in follower.say("满意").text
+
+
+def test_an_answer_the_api_could_not_push_in_48_hours_comes_with_the_next_reply(
+    loop: LoopThread, assistant: Assistant, store: SqlStore, clock: Clock, follower: FakeWeChat,
+    sender: WeChatSender, api: tuple[FakeApi, str],
+) -> None:  # fmt: skip
+    follower.say(ESCALATING)
+    number = TICKET_RE.search(follower.say("转人工").text).group(0)  # type: ignore[union-attr]
+    clock.advance(hours=49)
+    staff_answers(store, clock, number, "请到区市场监管局特种设备窗口补办。")
+    assert loop.run(OutboxPump(TicketQueue(store), {"wechat": sender}, clock).deliver_once()) == 0
+    assert api[0].sent == []
+    assert f"您的工单 {number} 已答复" in follower.say("你好").text
+    assert "已办结" in follower.say("满意").text
+
+
+def test_votes_are_offered_and_read_in_words(
+    follower: FakeWeChat, question: str, store: SqlStore, api: tuple[FakeApi, str]
+) -> None:
+    first = follower.say(question).text  # a long answer: the rest follows as a customer-service message
+    deadline = time.monotonic() + 10
+    while not api[0].texts_to(follower.openid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "回复“有帮助”或“没帮助”" in "".join([first, *api[0].texts_to(follower.openid)])
+    assert f"“{question}”" in follower.say("没帮助").text
+    follower.say("转人工")
+    (ticket,) = store.tickets_of("wechat", follower.openid)
+    assert ticket.question == question

@@ -101,7 +101,7 @@ class Store(Protocol):
     def waiting_answers(self, address: Address, at: dt.datetime) -> list[WaitingAnswer]:
         """Staff answers queued for this chat, oldest first, that nobody delivered and no sender holds at `at`.
 
-        Given-up ones (a push that failed for good) are included: the user's contact is their second chance.
+        Ones whose push failed (given up, or waiting for a retry) are included: the user's contact is their chance.
         """
         ...
 

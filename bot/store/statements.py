@@ -113,7 +113,12 @@ class Statements:
                 o.channel == P("channel", type_=o.channel.type),
                 o.chat_id == P("chat_id", type_=o.chat_id.type),
                 o.delivered_at.is_(None),
-                sa.or_(o.failed_at.is_not(None), o.next_attempt_at <= P("at", type_=o.next_attempt_at.type)),
+                # due, given up, or waiting to retry after a failed push: the user is here now
+                sa.or_(
+                    o.failed_at.is_not(None),
+                    o.last_error.is_not(None),
+                    o.next_attempt_at <= P("at", type_=o.next_attempt_at.type),
+                ),
             )
             .order_by(o.id)
         )
