@@ -155,7 +155,7 @@ class Assistant:
         if inc.district in (*DISTRICTS, OTHER_DISTRICT):
             user.district = None if inc.district == OTHER_DISTRICT else inc.district
             user.state["district_set"] = True
-        waiting = self.store.waiting_answers(inc.address, at)  # staff answers this chat has not seen yet
+        waiting = self.store.waiting_answers(inc.address, at) if user.answers_waiting else []  # not yet seen
         delivering = frozenset(w.out.ticket_number for w in waiting if w.out.ticket_number)
         turn = self._dispatch(inc, user, at, delivering)
         if turn.outcome != "junk":  # junk leaves an open menu open: "👌" and then "1" still picks

@@ -28,6 +28,7 @@ class UserState:
     enterprise: str | None = None
     contact: str | None = None
     state: dict[str, Any] = field(default_factory=dict)  # "options": pending numbered options, "misses": streak
+    answers_waiting: bool = False  # read at arrival, not stored: a staff answer may wait (see `waiting_answers`)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,11 @@ class Store(Protocol):
     def arrival(
         self, address: Address, user_id: str, message_id: str | None
     ) -> tuple[list[Outgoing] | None, UserState]:
-        """`replies_to` and `user` in one read, as each message starts: (earlier replies or None, the user)."""
+        """`replies_to` and `user` in one read, as each message starts: (earlier replies or None, the user).
+
+        The user's `answers_waiting` says whether any staff answer to this chat is undelivered, so the common
+        message pays no second query for `waiting_answers`.
+        """
         ...
 
     def record(self, exchange: Exchange) -> list[Outgoing]:

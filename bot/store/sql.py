@@ -211,14 +211,16 @@ class SqlStore:
         with self.reader.connect() as conn:
             row = conn.execute(self.sql.arrival, _lookup(address, user_id, message_id)).one()
             previous = None if row.seen is None else self._replies(conn, row.seen)
-        return previous, _user_state(address.channel, user_id, row if row.state is not None else None)
+        user = _user_state(address.channel, user_id, row if row.state is not None else None)
+        user.answers_waiting = bool(row.mail)
+        return previous, user
 
     def _arrival_sqlite(
         self, address: Address, user_id: str, message_id: str | None
     ) -> tuple[list[Outgoing] | None, UserState]:
         params = _lookup(address, user_id, message_id)
         with raw_cursor(self.engine, transaction=False) as cur:
-            district, name, enterprise, contact, state, seen = self._arrival.row(
+            district, name, enterprise, contact, state, seen, mail = self._arrival.row(
                 self._arrival.execute(cur, params).fetchone()
             )  # type: ignore[misc]
         previous = None
@@ -226,8 +228,9 @@ class SqlStore:
             with self.reader.connect() as conn:
                 previous = self._replies(conn, seen)
         if state is None:
-            return previous, UserState(address.channel, user_id)
-        return previous, UserState(address.channel, user_id, district, name, enterprise, contact, dict(state))
+            return previous, UserState(address.channel, user_id, answers_waiting=bool(mail))
+        user = UserState(address.channel, user_id, district, name, enterprise, contact, dict(state), bool(mail))
+        return previous, user
 
     @staticmethod
     def _user_params(u: UserState, at: Any) -> dict[str, Any]:

@@ -75,9 +75,18 @@ class Statements:
             )
             .scalar_subquery()
         )
+        mail = sa.exists().where(  # a staff answer not yet delivered to this chat (fetched only then)
+            outbox.c.channel == P("channel"), outbox.c.chat_id == P("chat_id"), outbox.c.delivered_at.is_(None)
+        )
         one = sa.select(sa.literal(1).label("one")).subquery("one")
         self.arrival = sa.select(
-            users.c.district, users.c.name, users.c.enterprise, users.c.contact, users.c.state, seen.label("seen")
+            users.c.district,
+            users.c.name,
+            users.c.enterprise,
+            users.c.contact,
+            users.c.state,
+            seen.label("seen"),
+            mail.label("mail"),
         ).select_from(one.outerjoin(users, sa.and_(users.c.channel == P("channel"), users.c.user_id == P("user_id"))))
         self.replies = (
             sa.select(messages.c.channel, messages.c.chat_id, messages.c.text, messages.c.options, tickets.c.number)
