@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 
 from bot.config import TZ
 from bot.delivery import DeliveryError, Sender
-from bot.models import Outgoing
 from bot.store.queue import OutboxItem, TicketQueue
 
 logger = logging.getLogger(__name__)
@@ -74,11 +73,3 @@ class OutboxPump:
                 logger.exception("outbox round failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
-
-
-def drain(queue: TicketQueue, channel: str, chat_id: str, now: dt.datetime) -> list[Outgoing]:
-    """Take every due message for one chat and mark it delivered (the console prints them before its next turn)."""
-    items = queue.claim_outbox(channel, now, limit=100, chat_id=chat_id)
-    for item in items:
-        queue.delivered(item.id, now)
-    return [item.out for item in items]

@@ -13,7 +13,7 @@ from bot.config import TZ
 from bot.digest import format_digest
 from bot.kb import KnowledgeBase
 from bot.models import Outgoing, Ticket, TicketStatus
-from bot.outbox import OutboxPump, drain
+from bot.outbox import OutboxPump
 from bot.staff import Staff, StaffDirectory, StaffService
 from bot.store import SqlStore
 from bot.store.queue import TicketQueue
@@ -46,7 +46,11 @@ def escalate(chat: Chat, question: str = UNKNOWN_QUESTION) -> str:
 
 
 def outbox_for(queue: TicketQueue, chat: Chat, clock: Clock) -> list[Outgoing]:
-    return drain(queue, chat.address.channel, chat.address.chat_id, clock())
+    """What a channel's sender would push to the chat now, marked delivered as the outbox pump does."""
+    items = queue.claim_outbox(chat.address.channel, clock(), chat_id=chat.address.chat_id)
+    for item in items:
+        queue.delivered(item.id, clock())
+    return [item.out for item in items]
 
 
 # ---- opening --------------------------------------------------------------------------------------------
