@@ -149,6 +149,14 @@ def cmd_claim(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
     return _done("认领成功")(svc.claim(staff, args.number))
 
 
+# where an answer goes, by the ticket's channel; chat channels not named here push it (or show it at the next message)
+SENT = {
+    "hotline": "（来电工单，请电话答复来电人）",
+    "cli": "，企业下次发消息时即可看到（该渠道不能主动推送）",
+    "console": "，企业下次发消息时即可看到（该渠道不能主动推送）",
+}
+
+
 def cmd_answer(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
     if bool(args.text) == bool(args.faq):
         raise TicketError("请给出答复内容，或用 --faq 条目编号 引用知识库答复（二选一）")
@@ -158,7 +166,7 @@ def cmd_answer(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int
             ticket = svc.mark_faq(staff, args.number)
     else:
         ticket = svc.answer(staff, args.number, args.text, faq_candidate=args.candidate)
-    sent = "（来电工单，请电话答复来电人）" if ticket.channel == "hotline" else "，答复已排队发送给企业"
+    sent = SENT.get(ticket.channel, "，答复已排队发送给企业")
     return _done("已答复" + sent)(ticket)
 
 

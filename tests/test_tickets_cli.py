@@ -58,7 +58,7 @@ def test_desk_works_a_ticket_from_queue_to_answer(db_url: str, tmp_path: Path) -
     assert lost.returncode == 1 and "已由张三认领" in lost.stderr
     assert desk(db_url, "note", number, "已电话联系", cwd=tmp_path).returncode == 0
     answered = desk(db_url, "answer", number, "请到区市场监管局特种设备窗口补办。", "--candidate", cwd=tmp_path)
-    assert "答复已排队发送给企业" in answered.stdout
+    assert "企业下次发消息时即可看到" in answered.stdout, "an `ask` user cannot be pushed to"
     shown = desk(db_url, "show", number, cwd=tmp_path).stdout
     assert "答复：请到区市场监管局特种设备窗口补办。" in shown and "等待企业评价，计时暂停" in shown
     assert [line.split("｜")[2] for line in shown.splitlines() if line.startswith("  ") and "｜" in line][-4:] == [
@@ -87,7 +87,7 @@ def test_an_ask_user_gets_the_staff_answer_at_the_next_ask_and_rates_it_after(db
     assert "本对话不能主动推送答复" in first + human and "直接发送到本对话" not in first + human
     desk(db_url, "claim", number, cwd=tmp_path)
     answered = desk(db_url, "answer", number, "中牟县专项资金请向县工信局申报。", cwd=tmp_path)
-    assert answered.returncode == 0
+    assert answered.returncode == 0 and "企业下次发消息时即可看到" in answered.stdout
     early = ask(db_url, "满意", "U", tmp_path)
     assert f"您的工单 {number} 已答复：\n中牟县专项资金请向县工信局申报。" in early
     assert f"请先阅读上面工单 {number} 的答复" in early and "已办结" not in early
