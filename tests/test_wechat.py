@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from wechatpy.crypto import WeChatCrypto
 
-from bot.channels.wechat import WAIT_IN_PLACE, WeChatConfig, WeChatEndpoint, config_from
+from bot.channels.wechat import WAIT_IN_PLACE, WeChatConfig, WeChatEndpoint, config_from, render
 from bot.channels.wechat_api import WeChatApi
 from bot.channels.wechat_sender import WeChatSender, split_text
 from bot.channels.wechat_window import WindowStore
@@ -33,7 +33,7 @@ from bot.outbox import OutboxPump
 from bot.staff import Staff, StaffDirectory, StaffService
 from bot.store import SqlStore
 from bot.store.queue import TicketQueue
-from tests.conftest import Clock
+from tests.conftest import Chat, Clock
 from tests.wechat_harness import AES_KEY, APP_ID, TOKEN, FakeApi, FakeWeChat, LoopThread, endpoint_url, read_xml
 
 TICKET_RE = re.compile(r"FG\d{8}-\d{4}")
@@ -595,15 +595,19 @@ def test_an_answer_the_api_could_not_push_in_48_hours_comes_with_the_next_reply(
     assert "已办结" in follower.say("满意").text
 
 
-def test_votes_are_offered_and_read_in_words(
-    follower: FakeWeChat, question: str, store: SqlStore, api: tuple[FakeApi, str]
-) -> None:
-    first = follower.say(question).text  # a long answer: the rest follows as a customer-service message
-    deadline = time.monotonic() + 10
-    while not api[0].texts_to(follower.openid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "回复“有帮助”或“没帮助”" in "".join([first, *api[0].texts_to(follower.openid)])
+def test_votes_are_offered_and_read_in_words(follower: FakeWeChat, store: SqlStore, kb: KnowledgeBase) -> None:
+    question = kb.entries["utility.water"].question  # a short answer: the vote line fits in the passive reply
+    assert "回复“有帮助”或“没帮助”" in follower.say(question).text
     assert f"“{question}”" in follower.say("没帮助").text
     follower.say("转人工")
     (ticket,) = store.tickets_of("wechat", follower.openid)
     assert ticket.question == question
+
+
+def test_the_vote_line_never_makes_an_answer_need_a_second_message(assistant: Assistant, kb: KnowledgeBase) -> None:
+    """The long answer fits one passive reply without it (with WECHAT_APP_SECRET unset the rest would be lost)."""
+    chat = Chat(assistant, "wechat", "w1")
+    long = chat.send(kb.entries["si.deferral"].question)
+    assert len(split_text(render(long))) == 1 and "回复“有帮助”或“没帮助”" not in render(long)
+    short = chat.send(kb.entries["utility.water"].question)
+    assert render(short).endswith("回复“有帮助”或“没帮助”。")
