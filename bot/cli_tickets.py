@@ -175,7 +175,11 @@ def cmd_transfer(svc: StaffService, staff: Staff, args: argparse.Namespace) -> i
 
 
 def cmd_close(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
-    return _done("已办结")(svc.close(staff, args.number, args.reason))
+    """办结 an answered ticket, or void an unanswered one: --reason 无效, or --reason 重复 --dup-of the ticket kept."""
+    ticket = svc.close(staff, args.number, args.reason, args.dup_of)
+    if ticket.status is TicketStatus.DISMISSED:
+        return _done("已作废（不计入答复和办结）")(ticket)
+    return _done("已办结")(ticket)
 
 
 def cmd_reopen(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
@@ -252,22 +256,26 @@ def cmd_export(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int
 
 # ---- wiring ---------------------------------------------------------------------------------------------
 
+READ_ONLY: frozenset[Command] = frozenset({cmd_list, cmd_show, cmd_digest})  # reading needs no name (masked)
+
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Who acts, then the command; a refused action prints its reason and exits 1."""
     from bot.staff import Staff
 
     name = (args.staff or os.environ.get("STAFF_NAME") or "").strip()
-    if not name:
+    if not name and args.ticket_func not in READ_ONLY:
         say("请用 --staff 姓名 或环境变量 STAFF_NAME 指明办理人", file=sys.stderr)
         return 2
+    svc = build_service(settings)
     try:
-        svc = build_service(settings)
         result: int = args.ticket_func(svc, Staff("cli", name), args)
         return result
     except TicketError as exc:
         say(f"操作未完成：{exc}", file=sys.stderr)
         return 1
+    finally:
+        svc.queue.store.engine.dispose()  # a one-shot command: no pooled connection outlives it
 
 
 def register(sub: Any) -> None:
@@ -283,7 +291,7 @@ def register(sub: Any) -> None:
         return p
 
     p = add("list", cmd_list, "the queue (default: tickets still being worked on)")
-    p.add_argument("--status", action="append", help="待认领/处理中/已答复/已办结/已转办/重新打开 (repeatable)")
+    p.add_argument("--status", action="append", help="待认领/处理中/已答复/已办结/已转办/重新打开/已作废 (repeatable)")
     p.add_argument("--district", choices=list(DISTRICTS))
     p.add_argument("--department", help="part of the department's name, e.g. 人社")
     p.add_argument("--overdue", action="store_true", help="only overdue tickets")
@@ -291,7 +299,7 @@ def register(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=200)
     add("show", cmd_show, "one ticket with its conversation and history").add_argument("number")
     add("claim", cmd_claim, "take a ticket (exactly one of several staff wins)").add_argument("number")
-    p = add("answer", cmd_answer, "answer; the text is sent to the enterprise's chat")
+    p = add("answer", cmd_answer, "answer (claims the ticket when nobody holds it); sent to the enterprise's chat")
     p.add_argument("number")
     p.add_argument("text", nargs="?")
     p.add_argument("--faq", help="answer with this knowledge-base entry id instead of text")
@@ -300,10 +308,13 @@ def register(sub: Any) -> None:
     p.add_argument("number")
     p.add_argument("department")
     p.add_argument("--tier", choices=list(TIERS))
-    for name, func, verb in (("close", cmd_close, "close (已办结)"), ("reopen", cmd_reopen, "reopen (重新打开)")):
-        p = add(name, func, verb)
-        p.add_argument("number")
-        p.add_argument("--reason")
+    p = add("close", cmd_close, "close an answered ticket (已办结), or void one as 无效/重复 (已作废)")
+    p.add_argument("number")
+    p.add_argument("--reason", help="说明; 无效 or 重复 voids a ticket nobody answered")
+    p.add_argument("--dup-of", help="with --reason 重复: the ticket kept (the duplicate points to it)")
+    p = add("reopen", cmd_reopen, "reopen (重新打开)")
+    p.add_argument("number")
+    p.add_argument("--reason")
     p = add("rate", cmd_rate, "record a caller's satisfaction given on the phone (满意/基本满意/不满意)")
     p.add_argument("number")
     p.add_argument("level", help="满意、基本满意 or 不满意 (不满意 reopens the ticket)")

@@ -182,6 +182,7 @@ class TicketStatus(StrEnum):
     CLOSED = "已办结"
     TRANSFERRED = "已转办"
     REOPENED = "重新打开"
+    DISMISSED = "已作废"  # closed by staff as 无效 or 重复 without an answer; never counted as answered
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from bot.store.queue import Filter, TicketEvent, TicketQueue
 from bot.tickets import ACTIVE, Change, NotStaff, TicketError, TicketPolicy
 
 logger = logging.getLogger(__name__)
+_LEADING_NUMBER = re.compile(r"([A-Za-z]*\d{8}-\d+)[\s：:，,。；;]*")  # "FG20200321-0007，同一企业"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,12 @@ class StaffService:
             logger.warning("refused staff operation for %s", staff.id)
             raise NotStaff("您不是已登记的工作人员，无法处理工单")
 
+    def check_reader(self, staff: Staff) -> None:
+        """Reading the (masked) queue needs no name on the CLI: whoever runs it already holds the database."""
+        if staff.channel == "cli" and not staff.user_id.strip():
+            return
+        self.check(staff)
+
     def _apply(self, staff: Staff, number: str, decide: Callable[[Ticket], Change]) -> Ticket:
         self.check(staff)
         return self.queue.apply(number, staff.id, self.clock(), decide)
@@ -115,7 +123,7 @@ class StaffService:
         limit: int = 200,
     ) -> list[Ticket]:
         """The queue, earliest due first; by default every ticket still being worked on."""
-        self.check(staff)
+        self.check_reader(staff)
         f = Filter(statuses, district, department, self.clock() if overdue else None, limit=limit)
         return [masked(t) for t in self.queue.find(f)]
 
@@ -124,7 +132,7 @@ class StaffService:
 
         `reveal=False` masks it for the handler too: the view is read where others see it (a staff group).
         """
-        self.check(staff)
+        self.check_reader(staff)
         ticket = self.queue.get(number)
         if ticket is None:
             raise rules.TicketNotFound(f"没有找到工单 {number}")
@@ -147,8 +155,16 @@ class StaffService:
         won = self.queue.apply_if(number, staff.id, at, rules.TRANSITIONS["claim"][0], rules.claimed(staff.id))
         return won or self.queue.apply(number, staff.id, at, lambda t: rules.claim(t, staff.id))
 
+    def claim_if_free(self, staff: Staff, number: str) -> None:
+        """Claim the ticket when nobody holds it (answering implies claiming, on every desk); else leave it."""
+        self.check(staff)
+        self.queue.apply_if(number, staff.id, self.clock(), rules.TRANSITIONS["claim"][0], rules.claimed(staff.id))
+
     def answer(self, staff: Staff, number: str, text: str, faq_candidate: bool = False) -> Ticket:
-        """Answer; the text is queued to the enterprise's own chat with a request for a rating."""
+        """Answer, claiming first when nobody holds it; queued to the enterprise's chat with a rating request."""
+        if not text.strip():
+            raise TicketError("答复内容不能为空")
+        self.claim_if_free(staff, number)
         at = self.clock()
         ticket = self._apply(staff, number, lambda t: rules.answer(t, staff.id, text, at))
         if faq_candidate:
@@ -160,6 +176,7 @@ class StaffService:
         if self.kb is None or faq_id not in self.kb.entries:
             raise TicketError(f"知识库中没有条目 {faq_id}")
         entry = self.kb.entries[faq_id]
+        self.claim_if_free(staff, number)
         at = self.clock()
 
         def decide(t: Ticket) -> Change:
@@ -170,8 +187,29 @@ class StaffService:
     def transfer(self, staff: Staff, number: str, department: str, tier: str | None = None) -> Ticket:
         return self._apply(staff, number, lambda t: rules.transfer(t, department, tier))
 
-    def close(self, staff: Staff, number: str, reason: str | None = None) -> Ticket:
-        return self._apply(staff, number, lambda t: rules.close(t, reason))
+    def close(self, staff: Staff, number: str, reason: str | None = None, duplicate_of: str | None = None) -> Ticket:
+        """办结 an answered ticket; a reason starting with 无效 or 重复 (or `duplicate_of`) voids an unanswered one.
+
+        "重复 FG…" names the ticket kept; the duplicate points to it in its history and the kept one records
+        the merge, so whoever works the kept ticket sees every enterprise that asked.
+        """
+        kind = rules.dismissal(reason) or (("重复", (reason or "").strip()) if duplicate_of else None)
+        if kind is None:
+            return self._apply(staff, number, lambda t: rules.close(t, reason))
+        dismiss_kind, note = kind
+        named = _LEADING_NUMBER.match(note) if dismiss_kind == "重复" and not duplicate_of else None
+        if named:
+            duplicate_of, note = named.group(1), note[named.end() :]
+        kept = None
+        if duplicate_of:
+            kept = self.queue.get(duplicate_of.strip(" ：:，,"))
+            if kept is None:
+                raise rules.TicketNotFound(f"没有找到要保留的工单 {duplicate_of}")
+        at = self.clock()
+        ticket = self._apply(staff, number, lambda t: rules.dismiss(t, dismiss_kind, at, note, kept))
+        if kept is not None:
+            self.queue.log([kept.id], staff.id, at, rules.merged(ticket))
+        return ticket
 
     def reopen(self, staff: Staff, number: str, reason: str | None = None) -> Ticket:
         at = self.clock()
@@ -264,7 +302,7 @@ class StaffService:
 
     def digest(self, staff: Staff, day: dt.date | None = None) -> Digest:
         """The daily digest (today by default)."""
-        self.check(staff)
+        self.check_reader(staff)
         return build_digest(self.queue, day or self.clock().astimezone(TZ).date(), self.clock())
 
     def export(self, staff: Staff, start: dt.date | None = None, end: dt.date | None = None) -> list[Ticket]:

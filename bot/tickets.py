@@ -37,6 +37,7 @@ TIERS: tuple[str, ...] = ("常规", "一般", "专业")
 DEFAULT_SLA_DAYS: Mapping[str, float] = {"常规": 1, "一般": 3, "专业": 5}
 ACTIVE: frozenset[TicketStatus] = frozenset({S.OPEN, S.IN_PROGRESS, S.TRANSFERRED, S.REOPENED})
 SATISFACTION: tuple[str, ...] = ("满意", "基本满意", "不满意")
+DISMISS_KINDS: tuple[str, ...] = ("无效", "重复")  # why staff close a ticket nobody answered
 SPECIALIST_CATEGORIES = frozenset({"税费", "社会保险", "工伤", "金融"})
 DEFAULT_DEPARTMENT = "区复工复产服务专班"
 
@@ -46,7 +47,8 @@ TRANSITIONS: Mapping[str, tuple[frozenset[TicketStatus], TicketStatus | None]] =
     "answer": (frozenset({S.IN_PROGRESS}), S.ANSWERED),
     "transfer": (frozenset({S.OPEN, S.IN_PROGRESS, S.TRANSFERRED, S.REOPENED}), S.TRANSFERRED),
     "close": (frozenset({S.ANSWERED}), S.CLOSED),
-    "reopen": (frozenset({S.ANSWERED, S.CLOSED}), S.REOPENED),
+    "dismiss": (ACTIVE, S.DISMISSED),
+    "reopen": (frozenset({S.ANSWERED, S.CLOSED, S.DISMISSED}), S.REOPENED),
     "satisfied": (frozenset({S.ANSWERED, S.CLOSED}), S.CLOSED),
     "unsatisfied": (frozenset({S.ANSWERED, S.CLOSED}), S.REOPENED),
     "note": (frozenset(S), None),
@@ -57,6 +59,8 @@ ACTION_NAMES = {
     "answer": "答复",
     "transfer": "转办",
     "close": "办结",
+    "dismiss": "作废",
+    "merge": "合并",
     "reopen": "重办",
     "satisfied": "评价满意",
     "unsatisfied": "评价不满意",
@@ -316,8 +320,44 @@ def transfer(ticket: Ticket, department: str, tier: str | None = None) -> Change
 
 
 def close(ticket: Ticket, reason: str | None = None) -> Change:
+    """办结 an answered ticket; one still being worked on can only be closed as 无效 or 重复 (see `dismiss`)."""
+    if ticket.status in ACTIVE:
+        raise TransitionError(
+            f"工单 {ticket.number} 当前状态为“{ticket.status.value}”，尚未答复，不能办结。"
+            "如为无效或重复工单，请注明原因“无效”，或“重复 保留的工单号”"
+        )
     check(ticket, "close")
     return Change("close", {"status": S.CLOSED.value}, reason)
+
+
+def dismissal(reason: str | None) -> tuple[str, str] | None:
+    """(kind, rest) when a close reason starts with 无效 or 重复: "重复 FG…，同一企业" → ("重复", "FG…，同一企业")."""
+    text = (reason or "").strip()
+    for kind in DISMISS_KINDS:
+        if text.startswith(kind):
+            return kind, text[len(kind) :].strip(" ：:，,。；;")
+    return None
+
+
+def dismiss(ticket: Ticket, kind: str, at: dt.datetime, note: str = "", kept: Ticket | None = None) -> Change:
+    """Close an unanswered ticket as 无效 or 重复 (pointing to the ticket kept); the clock stops, nothing is sent."""
+    if kind not in DISMISS_KINDS:
+        raise TicketError(f"作废原因只能是：{'、'.join(DISMISS_KINDS)}")
+    if kind == "重复":
+        if kept is None:
+            raise TicketError("重复工单请写明保留的工单号，例如：重复 FG20200321-0007")
+        if kept.number == ticket.number:
+            raise TicketError(f"工单 {ticket.number} 不能与自身重复")
+        if kept.status is S.DISMISSED:
+            raise TicketError(f"工单 {kept.number} 已作废，请并入仍在办理或已答复的工单")
+    check(ticket, "dismiss")
+    detail = kind + (f"，并入 {kept.number}" if kept is not None else "") + (f"：{note}" if note else "")
+    return Change("dismiss", {"status": S.DISMISSED.value, "paused_at": at}, detail)
+
+
+def merged(duplicate: Ticket) -> Change:
+    """The history line on the kept ticket that a duplicate now points to it."""
+    return Change("merge", detail=f"重复工单 {duplicate.number} 已并入本工单")
 
 
 def reopen(ticket: Ticket, policy: TicketPolicy, at: dt.datetime, reason: str | None = None) -> Change:

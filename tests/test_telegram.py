@@ -330,6 +330,24 @@ def test_a_configured_staff_user_answers_by_command_in_a_private_chat(bot: Bot, 
     assert bad.text == "没有找到工单 FG20200321-9999"
 
 
+def test_staff_void_junk_and_duplicates_by_command_and_the_cards_lose_their_buttons(bot: Bot, store: SqlStore) -> None:
+    kept = ticket_number(bot.say("社保卡丢了去哪里补办"))
+    dup = ticket_number(bot.say("社保卡丢了怎么补办", user=OTHER_USER))
+    (refused,) = bot.say(f"/close {dup} 不用了", user=STAFF_USER)
+    assert "尚未答复，不能办结" in refused.text and "重复 保留的工单号" in refused.text
+    (done,) = bot.say(f"/close {dup} 重复 {kept}", user=STAFF_USER)
+    assert done.text == f"工单 {dup} 已作废（不计入答复和办结）。"
+    (detail,) = bot.say(f"/ticket {dup}", user=STAFF_USER)
+    assert f"工单号：{dup}（已作废）" in detail.text and f"作废｜重复，并入 {kept}" in detail.text
+    (detail,) = bot.say(f"/ticket {kept}", user=STAFF_USER)
+    assert f"合并｜重复工单 {dup} 已并入本工单" in detail.text
+    edited = bot.fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText" and dup in c.text])
+    assert "已作废" in edited[-1].text and not edited[-1].buttons
+    (done,) = bot.say(f"/close {kept} 无效：测试消息", user=STAFF_USER)
+    assert done.text == f"工单 {kept} 已作废（不计入答复和办结）。"
+    assert store.tickets_of("telegram", str(USER))[0].status is TicketStatus.DISMISSED
+
+
 def test_card_buttons_claim_and_close(bot: Bot, store: SqlStore) -> None:
     number = ticket_number(bot.say("社保卡丢了去哪里补办"))
     card = bot.card(number)

@@ -123,7 +123,8 @@ ALLOWED = {
     "answer": {S.IN_PROGRESS},
     "transfer": {S.OPEN, S.IN_PROGRESS, S.TRANSFERRED, S.REOPENED},
     "close": {S.ANSWERED},
-    "reopen": {S.ANSWERED, S.CLOSED},
+    "dismiss": {S.OPEN, S.IN_PROGRESS, S.TRANSFERRED, S.REOPENED},
+    "reopen": {S.ANSWERED, S.CLOSED, S.DISMISSED},
 }
 
 

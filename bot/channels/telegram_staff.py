@@ -30,7 +30,7 @@ from bot.kb import KnowledgeBase
 from bot.models import Ticket, TicketStatus
 from bot.privacy import masked
 from bot.staff import Staff, StaffDirectory, StaffService
-from bot.tickets import TIERS, Change, TicketError, TicketNotFound, format_due
+from bot.tickets import TIERS, Change, TicketError, format_due
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ STAFF_COMMANDS = (
     ("claim", "认领：/claim 工单号"),
     ("transfer", "转办：/transfer 工单号 部门 [级别]"),
     ("note", "备注：/note 工单号 内容"),
-    ("close", "办结：/close 工单号 [说明]"),
+    ("close", "办结：/close 工单号 [说明]；无效：/close 工单号 无效 [说明]；重复：/close 工单号 重复 保留的工单号"),
     ("reopen", "重新打开：/reopen 工单号 [原因]"),
     ("digest", "今日工单日报"),
 )
@@ -96,9 +96,16 @@ def card_text(t: Ticket, kb: KnowledgeBase | None, now: dt.datetime) -> str:
     return "\n".join(lines)
 
 
+def closed_text(t: Ticket) -> str:
+    """What staff read after /close: 已办结, or 已作废 with the reason (无效, 重复 and the ticket kept)."""
+    if t.status is TicketStatus.DISMISSED:
+        return f"工单 {t.number} 已作废（不计入答复和办结）。"
+    return f"工单 {t.number} 已办结。"
+
+
 def card_keyboard(t: Ticket, kb: KnowledgeBase | None) -> InlineKeyboardMarkup | None:
     """认领 / 用候选答案回复 / 转办 / 办结, as far as they make sense in the ticket's status."""
-    if t.status is TicketStatus.CLOSED:
+    if t.status in (TicketStatus.CLOSED, TicketStatus.DISMISSED):
         return None
     row = [InlineKeyboardButton("认领", callback_data=f"staff:claim:{t.number}")]
     if t.candidates and kb is not None and t.candidates[0].id in kb.entries:
@@ -208,7 +215,7 @@ class StaffDesk:
             return f"已为工单 {t.number} 添加备注。"
         if name == "close":
             t = await self._change(self.service.close, staff, number, arg or None)
-            return f"工单 {t.number} 已办结。"
+            return closed_text(t)
         if name == "reopen":
             t = await self._change(self.service.reopen, staff, number, arg or None)
             return f"工单 {t.number} 已重新打开。"
@@ -221,16 +228,8 @@ class StaffDesk:
         return ticket
 
     async def _answer(self, staff: Staff, number: str, text: str) -> Ticket:
-        """Answer, claiming the ticket first when nobody holds it (a reply to a card is enough)."""
-        return await self._change(self._claim_and, self.service.answer, staff, number, text)
-
-    def _claim_and(self, then: Callable[..., Ticket], staff: Staff, number: str, *args: Any) -> Ticket:
-        ticket = self.service.queue.get(number)
-        if ticket is None:
-            raise TicketNotFound(f"没有找到工单 {number}")
-        if ticket.status in CLAIMABLE:
-            self.service.claim(staff, number)
-        return then(staff, number, *args)
+        """Answer; the service claims the ticket first when nobody holds it (a reply to a card is enough)."""
+        return await self._change(self.service.answer, staff, number, text)
 
     # ---- the card: buttons and replies --------------------------------------------------------------------
 
@@ -251,7 +250,7 @@ class StaffDesk:
                 ticket = await self._run(self.service.queue.get, number)
                 if ticket is None or not ticket.candidates:
                     raise TicketError("该工单没有候选答案")
-                await self._change(self._claim_and, self.service.answer_faq, staff, number, ticket.candidates[0].id)
+                await self._change(self.service.answer_faq, staff, number, ticket.candidates[0].id)
                 note = "已用候选答案答复企业"
             elif op == "transfer":
                 note = f"请发送：/transfer {number} 部门名称 [级别：{'/'.join(TIERS)}]"

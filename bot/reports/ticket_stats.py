@@ -16,6 +16,7 @@ from bot.tickets import ACTION_NAMES, closed_tickets
 
 ANSWER_ACTIONS = frozenset({ACTION_NAMES["answer"]})
 ANSWERED_STATUSES = frozenset({TicketStatus.ANSWERED.value, TicketStatus.CLOSED.value})
+DISMISSED = TicketStatus.DISMISSED.value  # 无效/重复: closed without an answer, neither answered nor overdue
 UNKNOWN = "未指定"
 
 
@@ -35,10 +36,12 @@ def _group(
     closed_ids: set[int],
     now: dt.datetime,
 ) -> TicketGroup:
-    answered = [t for t in rows if t.id in first or t.status in ANSWERED_STATUSES or t.answer]
+    answered = [
+        t for t in rows if t.id in first or t.status in ANSWERED_STATUSES or (t.answer and t.status != DISMISSED)
+    ]
     overdue = 0
     for t in rows:
-        if t.due_at is None:
+        if t.due_at is None or (t.status == DISMISSED and t.id not in first):
             continue
         answered_at = first.get(t.id)
         if (answered_at is not None and answered_at > t.due_at) or (
