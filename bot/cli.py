@@ -186,6 +186,10 @@ def supervise(settings: Settings) -> int:
 def serve(settings: Settings, worker: int = 0, workers: int = 1, parent: int | None = None) -> int:
     """Serve the configured channels together in this process; chat in the console when none is configured."""
     from bot.channels import console
+    from bot.cli_tickets import calendar_warning
+
+    if warning := calendar_warning(settings):
+        logger.warning("注意：%s", warning)
 
     assistant = build_assistant(settings)
     tasks: list[ChannelTask] = []
@@ -296,6 +300,10 @@ def faq_report(settings: Settings, catalogue: Path | None) -> tuple[list[str], l
         infos.append(f"{len(unknown)} 个条目的截止日期未查到（回答中请用户向负责部门确认）: {', '.join(unknown)}")
     if weak:
         infos.append(f"{weak} 个问法未被直接回答（给出候选或转人工），可考虑调整")
+    from bot.cli_tickets import calendar_warning
+
+    if warning := calendar_warning(settings):
+        infos.append(f"注意：{warning}")
     n_alt = sum(len(e.alternates) for e in kb.entries.values())
     infos.insert(
         0, f"{len(kb.entries)} 个条目，{n_alt} 个问法，{len(kb.categories)} 个类别，{len(kb.synonyms)} 个同义词"

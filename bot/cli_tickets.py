@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import TZ, Settings
@@ -27,7 +28,18 @@ Command = Callable[["StaffService", "Staff", argparse.Namespace], int]
 
 
 def build_policy(settings: Settings) -> TicketPolicy:
-    return TicketPolicy(dict(settings.ticket_sla_days), parse_hours(settings.ticket_work_hours))
+    """Per-tier limits on office hours of the working-day calendar (with the staff's holiday file, if any)."""
+    from bot.workdays import load_calendar
+
+    clock = replace(parse_hours(settings.ticket_work_hours), calendar=load_calendar(settings.work_calendar_file))
+    return TicketPolicy(dict(settings.ticket_sla_days), clock)
+
+
+def calendar_warning(settings: Settings, today: dt.date | None = None) -> str | None:
+    """The warning for staff when a year in sight has no holiday data (due times there are estimates)."""
+    from bot.workdays import load_calendar
+
+    return load_calendar(settings.work_calendar_file).warning(today or dt.datetime.now(TZ).date())
 
 
 def build_service(settings: Settings) -> StaffService:
@@ -267,6 +279,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if not name and args.ticket_func not in READ_ONLY:
         say("请用 --staff 姓名 或环境变量 STAFF_NAME 指明办理人", file=sys.stderr)
         return 2
+    if warning := calendar_warning(settings):
+        say(f"注意：{warning}", file=sys.stderr)
     svc = build_service(settings)
     try:
         result: int = args.ticket_func(svc, Staff("cli", name), args)

@@ -52,6 +52,9 @@ class Settings:
     ticket_sla_days: Mapping[str, float] = field(default_factory=lambda: {"常规": 1.0, "一般": 3.0, "专业": 5.0})
     # TICKET_WORK_HOURS=09:00-17:00 — office hours in Asia/Shanghai; a working day is this span on a workday.
     ticket_work_hours: str = "09:00-17:00"
+    # WORK_CALENDAR_FILE=/srv/fugong/workdays-2027.yaml — a year's 放假 and 调休上班 days (YAML, see
+    # bot/workdays.py) for years `chinesecalendar` does not cover yet; default: none.
+    work_calendar_file: Path | None = None
     # TICKET_REMIND_HOURS=4 — 催办 lists active tickets due within this many hours.
     ticket_remind_hours: float = 4.0
     # FLOOD_PER_MINUTE=20 — messages one user may send per minute on any channel, counted in the database so the
@@ -142,6 +145,7 @@ class Settings:
             staff_user_ids=frozenset(x.strip() for x in (env.get("STAFF_USER_IDS") or "").split(",") if x.strip()),
             ticket_sla_days=_ticket_sla(env.get("TICKET_SLA_DAYS") or ""),
             ticket_work_hours=_work_hours(env.get("TICKET_WORK_HOURS") or defaults.ticket_work_hours),
+            work_calendar_file=_calendar_file(env.get("WORK_CALENDAR_FILE") or None),
             ticket_remind_hours=num("TICKET_REMIND_HOURS", defaults.ticket_remind_hours),
             flood_per_minute=int(num("FLOOD_PER_MINUTE", num("TELEGRAM_FLOOD_PER_MINUTE", defaults.flood_per_minute))),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
@@ -227,6 +231,19 @@ def _ticket_sla(raw: str) -> dict[str, float]:
         return parse_sla(raw)
     except ValueError as exc:
         raise ConfigError(f"TICKET_SLA_DAYS: {exc}") from None
+
+
+def _calendar_file(raw: str | None) -> Path | None:
+    """The staff's holiday file, checked now so a typo stops the start instead of skewing due times."""
+    if raw is None:
+        return None
+    from bot.workdays import CalendarError, load_calendar
+
+    try:
+        load_calendar(Path(raw))
+    except CalendarError as exc:
+        raise ConfigError(f"WORK_CALENDAR_FILE: {exc}") from None
+    return Path(raw)
 
 
 def _work_hours(raw: str) -> str:

@@ -12,7 +12,7 @@ Errors (all `TicketError`, a `ValueError` whose message is the Chinese sentence 
      └── NotStaff            the caller is not configured as staff
 
 The clock: a ticket's due time counts only working time (office hours on Chinese working days, holidays and
-调休 make-up workdays from `chinese_calendar`). It pauses while the ticket waits for the enterprise: answering
+调休 make-up workdays from bot/workdays.py). It pauses while the ticket waits for the enterprise: answering
 sets `paused_at`; reopening moves `due_at` later by the working time spent waiting. 已答复 and 已办结 tickets are
 never overdue.
 """
@@ -25,10 +25,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import chinese_calendar
-
 from bot.config import TZ
 from bot.models import Address, FaqEntry, Option, Outgoing, Ticket, TicketStatus
+from bot.workdays import WorkCalendar
 
 logger = logging.getLogger(__name__)
 
@@ -151,27 +150,20 @@ def check(ticket: Ticket, action: str) -> TicketStatus:
 # ---- working time ----------------------------------------------------------------------------------------
 
 
-def is_workday(day: dt.date) -> bool:
-    """Chinese working day (holidays and 调休 included); plain Monday–Friday beyond the calendar's years."""
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        return day.weekday() < 5
-
-
 @dataclass(frozen=True)
 class WorkClock:
-    """Office hours on Chinese working days, in Asia/Shanghai."""
+    """Office hours on Chinese working days (bot/workdays.py), in Asia/Shanghai."""
 
     start: dt.time = dt.time(9, 0)
     end: dt.time = dt.time(17, 0)
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
 
     @property
     def day_length(self) -> dt.timedelta:
         return dt.datetime.combine(dt.date.min, self.end) - dt.datetime.combine(dt.date.min, self.start)
 
     def _span(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
-        if not is_workday(day):
+        if not self.calendar.is_workday(day):
             return None
         return dt.datetime.combine(day, self.start, TZ), dt.datetime.combine(day, self.end, TZ)
 
