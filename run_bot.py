@@ -1,4 +1,4 @@
-"""Entry point: `python run_bot.py --help`."""
+"""Entry point: `.venv/bin/python run_bot.py --help`."""
 
 from bot.cli import main
 

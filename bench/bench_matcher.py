@@ -1,6 +1,6 @@
 """Matcher latency at growing FAQ sizes against a naive rapidfuzz baseline, plus cold start to the first answer.
 
-    python bench/bench_matcher.py [--sizes 100,1000,10000] [--queries 300]
+    .venv/bin/python bench/bench_matcher.py [--sizes 100,1000,10000] [--queries 300]
 
 Synthetic entries are made from the real ones: each copy gets a distinct made-up topic word in every phrasing
 (so the vocabulary and the posting lists grow with the size, as a real larger FAQ would), and the queries are

@@ -1,7 +1,7 @@
 """Capacity and latency at load of the Telegram channel, one worker and 1/2/4 processes, via a fake Bot API server.
 
-    python bench/bench_telegram.py [--messages 2000] [--users 16] [--rate 250] [--chats 600] [--runs 3]
-                                   [--database-url URL] [--workers 1,2,4] [--scaling-url postgresql://…]
+    .venv/bin/python bench/bench_telegram.py [--messages 2000] [--users 16] [--rate 250] [--chats 600] [--runs 3]
+                                             [--database-url URL] [--workers 1,2,4] [--scaling-url postgresql://…]
 
 The bot is the real channel (python-telegram-bot Application, long polling, the real dialog core on a fresh
 SQLite file unless --database-url is given) in this process. The fake Bot API server (tests/telegram_harness.py)

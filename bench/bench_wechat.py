@@ -1,7 +1,7 @@
 """Throughput and latency of the WeChat endpoint for text messages: one worker, then 1, 2 and 4 processes.
 
-    python bench/bench_wechat.py [--requests 2000] [--concurrency 8] [--runs 3] [--database-url URL]
-                                 [--workers 1,2,4] [--scaling-url postgresql://…]
+    .venv/bin/python bench/bench_wechat.py [--requests 2000] [--concurrency 8] [--runs 3] [--database-url URL]
+                                           [--workers 1,2,4] [--scaling-url postgresql://…]
 
 One worker: the server (one process, the real dialog core on a fresh SQLite file unless --database-url is
 given) runs in a child process; this process plays WeChat over loopback with pre-signed (and pre-encrypted)

@@ -1,6 +1,6 @@
 """Matcher quality, measured so that no question is scored by thresholds tuned on it.
 
-    python bench/match_quality.py [--dev ../shared/dev-questions.jsonl] [--errors] [--tune]
+    .venv/bin/python bench/match_quality.py [--dev ../shared/dev-questions.jsonl] [--errors] [--tune]
 
 Sets:
 - real questions (`tests/data/real-questions.jsonl`): questions enterprises, HR staff and lawyers asked on public

@@ -367,8 +367,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         code = args.func(settings, args)
+        sys.stdout.flush()  # here, so a reader that has gone is noticed inside the try
     except KbError as exc:
         sys.exit(str(exc))
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:
+        code = quiet_broken_pipe()
     sys.exit(code)
+
+
+def quiet_broken_pipe() -> int:
+    """The reader of our output has gone (`… | head -1`): stop quietly, as a Unix tool does, instead of a traceback.
+
+    Standard output is pointed at /dev/null so the interpreter's own final flush cannot fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141  # 128 + SIGPIPE: what the shell reports for a tool the pipe stopped

@@ -142,7 +142,7 @@ def stubs_yaml(proposals: Sequence[Proposal]) -> str:
     ]
     header = (
         "# 由周报缺口聚类生成的 FAQ 草稿，请核对、补全“待补充”内容后人工并入 faq/*.yaml，\n"
-        "# 并运行 `python run_bot.py faq check`。个人信息已脱敏。\n"
+        "# 并运行 `.venv/bin/python run_bot.py faq check`。个人信息已脱敏。\n"
         "# new_entries：新增条目草稿；add_alternates：为已有条目补充的问法。\n"
     )
     body = yaml.safe_dump(
