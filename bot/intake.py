@@ -105,6 +105,13 @@ _FRAME_RE = re.compile(
     r"标准|要求|具体|这个|那个|这些|那些|这|那|它|其|到账|申请|办理|提交|领取|一般|大概|一共|总共|多|"
     r"我们|我|你们|你|您"
 )
+
+
+def is_frame_word(word: str) -> bool:
+    """A word that asks or frames (怎么, 办理, 材料, 条件 …) but names no matter: no evidence of a shared topic."""
+    return bool(_FRAME_RE.fullmatch(word))
+
+
 # A clause about the asker ("我们是小微企业", "公司有50人"): context for a question, not one itself.
 _STATEMENT_RE = re.compile(r"^(我|咱|本|贵)|是|属于|位于|\d+\s*(个|名|人|家|万|元)")
 _EDGES = " \t\r\n，,、；;：:"

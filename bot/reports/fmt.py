@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from bot.reports.model import TicketStats
+from bot.reports.model import Alternate, TicketStats
 from bot.reports.week import IsoWeek
 
 CHANNEL_NAMES = {"telegram": "Telegram", "wechat": "微信", "console": "控制台", "cli": "命令行", "hotline": "热线"}
@@ -45,6 +46,23 @@ def day(d: dt.date) -> str:
 
 def channel(name: str) -> str:
     return CHANNEL_NAMES.get(name, name)
+
+
+QUESTION_CHARS = 80  # a question in the HTML/Markdown report; the CSV has every text whole
+ANSWER_CHARS = 300
+CLIPPED_NOTE = "过长的问题和答复在本报告中截断（以“…”结尾），全文见 CSV 明细。"
+
+
+def clip(text: str, limit: int = QUESTION_CHARS) -> str:
+    """One line of at most `limit` characters, ending in … when cut: a 575-character question must not
+    squeeze the table it sits in."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def alternates_text(alternates: Sequence[Alternate], limit: int = 5) -> str:
+    """Proposed alternates with why each is proposed: "问法（得分 58，共同词：电费）；…"."""
+    return "；".join(f"{clip(a.text)}（{a.reason}）" for a in alternates[:limit])
 
 
 TICKET_HEADER = ["部门", "类别", "新建", "已答复", "已办结", "超时", "首次答复用时（中位数）"]

@@ -1,8 +1,12 @@
 """Find the week's gaps: questions escalated or only suggested, grouped by need, each with a proposal.
 
 A cluster becomes "new alternates for an existing entry" when users picked that entry from the suggestions
-or it scored as an answer would; otherwise "a new entry", drafted from the questions and from what staff
-answered on the tickets they opened.
+or it scored as an answer would, and at least one of its phrasings is itself close to the entry (one of its
+three best lexical matches with at least the suggestion score, and a topic word in common — not 企业 or 办理);
+only those phrasings are proposed, each with why. Otherwise "a new entry", drafted from the questions and from
+what staff answered on the tickets they opened — never from an answer the enterprise rated 不满意.
+
+Junk (emoji, bare numbers, mash, chit-chat: `bot.intake.is_junk`) is not a gap: it never joins a cluster.
 """
 
 from __future__ import annotations
@@ -12,16 +16,20 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.intake import is_frame_word, is_junk
 from bot.kb import KnowledgeBase
 from bot.mask import mask, strip
 from bot.matcher import Matcher
+from bot.models import FaqEntry
 from bot.reports.clusters import Text, group
-from bot.reports.data import Turn, WeekData
-from bot.reports.model import Cluster
+from bot.reports.data import EventRow, Turn, WeekData
+from bot.reports.model import Alternate, Cluster
 from bot.reports.ticket_stats import ANSWER_ACTIONS
 
 _SPACES = re.compile(r"\s+")
 _EDGE_PUNCT = "，,。.！!？?、；;：: "
+SHARED_WEIGHT = 2.0  # a shared word counts as evidence from this weight (idf) up: not 企业, 期间, 疫情 …
+UNSATISFIED = "不满意"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,8 @@ def gap_items(data: WeekData) -> list[GapItem]:
             text = turn.text.strip()
             if ticket_id in data.tickets:  # what a person had to answer: of several questions, only the unanswered
                 text = data.tickets[ticket_id].question
+            if is_junk(text):  # "👍", "1", "哈哈": nothing an FAQ entry could answer
+                continue
             name = data.names.get((turn.channel, turn.user_id or ""))
             items.append(GapItem(turn, text, name, picked, turn.outcome == "escalate" or human, ticket_id))
     items.sort(key=lambda g: (g.turn.at, g.turn.id))
@@ -140,7 +150,8 @@ class GapFinder:
         closest_id, score = self._closest(items, representative)
         entry = self.kb.entries.get(closest_id) if closest_id else None
         picked_it = any(g.picked == closest_id for g in items) if closest_id else False
-        action = "alternates" if entry and (picked_it or score >= self.answer_score) else "new"
+        close = self._alternates(entry, items, stripped, ranked) if entry else []
+        action = "alternates" if entry and (picked_it or score >= self.answer_score) and close else "new"
         ticket_ids = sorted({g.ticket_id for g in items if g.ticket_id is not None})
         tickets = [data.tickets[t] for t in ticket_ids if t in data.tickets]
         answered = [t for t in reversed(tickets) if t.id in answers]
@@ -152,7 +163,7 @@ class GapFinder:
             size=len(items),
             escalated=sum(g.escalated for g in items),
             examples=tuple(t for t, _ in sorted(masked.items(), key=lambda x: -x[1])[:3]),  # ties: first asked first
-            phrasings=tuple(ranked[:10]),
+            phrasings=tuple(a.text for a in close) if action == "alternates" else tuple(ranked[:10]),
             closest_id=closest_id,
             closest_question=entry.question if entry else None,
             closest_score=round(score, 1),
@@ -162,16 +173,61 @@ class GapFinder:
             department=departments.most_common(1)[0][0] if departments else (entry.department if entry else None),
             category=entry.category if entry else None,
             tickets=tuple(t.number for t in tickets),
+            alternates=tuple(close) if action == "alternates" else (),
         )
+
+    def _alternates(
+        self, entry: FaqEntry, items: list[GapItem], stripped: list[str], ranked: list[str]
+    ) -> list[Alternate]:
+        """The cluster's phrasings that are themselves close to `entry`: among their own best lexical matches
+        with at least the suggestion score, and sharing a topic word with it."""
+        picked = {tidy(s) for g, s in zip(items, stripped, strict=True) if g.picked == entry.id}
+        vocabulary = self._vocabulary(entry)
+        out = []
+        for text in ranked[:10]:
+            score = self._lexical_score(entry.id, text)
+            if score < self.matcher.thresholds.suggest:
+                continue
+            weights = self.text_of(strip(text)).weights
+            shared = sorted(
+                (w for w in weights.keys() & vocabulary if weights[w] >= SHARED_WEIGHT and not is_frame_word(w)),
+                key=lambda w: -weights[w],
+            )
+            if shared:
+                out.append(Alternate(text, round(score, 1), tuple(shared[:4]), text in picked))
+        return out
+
+    def _lexical_score(self, faq_id: str, text: str) -> float:
+        """The entry's lexical score for `text` when it is one of the text's three best entries, else 0."""
+        ranked = self.matcher.lexical(self.matcher.normalize.clean(text))
+        best = [(i, score) for i, score in (ranked[0] if ranked else []) if i in self.kb.entries][:3]
+        return next((score for i, score in best if i == faq_id), 0.0)
+
+    def _vocabulary(self, entry: FaqEntry) -> set[str]:
+        """The content words of an entry's question and alternates."""
+        words: set[str] = set()
+        for phrasing in (entry.question, *entry.alternates):
+            words |= self.text_of(strip(phrasing)).weights.keys()
+        return words
+
+
+def _unsatisfied(e: EventRow) -> bool:
+    """The enterprise rated the answer before this event 不满意 (as the action or as its detail)."""
+    return UNSATISFIED in (e.action, e.detail)
 
 
 def _staff_answers(data: WeekData) -> dict[int, str]:
-    """Ticket id → the staff answer (the ticket's answer, else the text of its last 答复 event)."""
-    answers: dict[int, str] = {}
+    """Ticket id → the latest staff answer the enterprise did not reject (an answer rated 不满意 is no draft)."""
+    latest: dict[int, str] = {}
+    rejected: set[tuple[int, str]] = set()
     for e in data.events:
         if e.action in ANSWER_ACTIONS and e.detail:
-            answers[e.ticket_id] = re.sub(r"^\[FAQ [^\]]+\]\s*", "", e.detail)
+            latest[e.ticket_id] = re.sub(r"^\[FAQ [^\]]+\]\s*", "", e.detail)
+        elif _unsatisfied(e) and e.ticket_id in latest:
+            rejected.add((e.ticket_id, latest[e.ticket_id]))
     for t in data.tickets.values():
         if t.answer:
-            answers[t.id] = t.answer
-    return answers
+            latest[t.id] = t.answer
+            if t.satisfaction == UNSATISFIED:
+                rejected.add((t.id, t.answer))
+    return {ticket_id: a for ticket_id, a in latest.items() if (ticket_id, a) not in rejected}

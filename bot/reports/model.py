@@ -38,6 +38,23 @@ class Volume:
 
 
 @dataclass(frozen=True)
+class Alternate:
+    """A phrasing proposed as an alternate of an existing entry, with why: its score and the words it shares."""
+
+    text: str
+    score: float  # the entry's score when the bot saw the question (0 when only the user's pick links them)
+    shared: tuple[str, ...]  # content words the phrasing shares with the entry, heaviest first
+    picked: bool = False  # the user picked the entry from the suggestions after asking this
+
+    @property
+    def reason(self) -> str:
+        why = [f"得分 {self.score:.0f}"] if self.score else []
+        if self.picked:
+            why.append("用户从候选中选了该条目")
+        return "，".join([*why, f"共同词：{'、'.join(self.shared)}"])
+
+
+@dataclass(frozen=True)
 class Cluster:
     """One group of unanswered or weakly answered questions asking for the same thing."""
 
@@ -45,7 +62,7 @@ class Cluster:
     size: int
     escalated: int
     examples: tuple[str, ...]  # masked, most frequent first, at most 3
-    phrasings: tuple[str, ...]  # distinct phrasings with personal data removed, for alternates
+    phrasings: tuple[str, ...]  # distinct phrasings, personal data removed: the proposal's alternates
     closest_id: str | None
     closest_question: str | None
     closest_score: float
@@ -55,6 +72,7 @@ class Cluster:
     department: str | None
     category: str | None
     tickets: tuple[str, ...]  # ticket numbers opened for these questions
+    alternates: tuple[Alternate, ...] = ()  # for "alternates": the phrasings close to the entry, with why
 
     @property
     def action_name(self) -> str:

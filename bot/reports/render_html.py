@@ -6,7 +6,20 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from bot.reports import svg
-from bot.reports.fmt import TICKET_HEADER, change, channel, day, pct, period, satisfaction, ticket_rows
+from bot.reports.fmt import (
+    ANSWER_CHARS,
+    CLIPPED_NOTE,
+    TICKET_HEADER,
+    alternates_text,
+    change,
+    channel,
+    clip,
+    day,
+    pct,
+    period,
+    satisfaction,
+    ticket_rows,
+)
 from bot.reports.model import OUTCOME_NAMES, Cluster, WeeklyReport
 
 CSS = """
@@ -17,6 +30,7 @@ h3{font-size:16px}table{border-collapse:collapse;margin:8px 0 16px;width:100%}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top;font-size:14px}
 th{background:#e3f2fd}.num{text-align:right}.note{color:#666;font-size:13px}.figure{margin:12px 0}
 .cluster{border-left:4px solid #1565c0;padding:4px 12px;margin:12px 0;background:#fafafa}
+.cluster th{white-space:nowrap;width:1%}td{overflow-wrap:anywhere}
 """
 
 
@@ -68,20 +82,20 @@ def _volume(r: WeeklyReport) -> str:
 
 def _cluster(c: Cluster) -> str:
     closest = f"{c.closest_id}「{c.closest_question}」，得分 {c.closest_score}" if c.closest_id else "无相近条目"
-    rows = [*(("示例", e) for e in c.examples), ("最接近的条目", closest), ("建议", c.action_name)]
+    rows = [*(("示例", clip(e)) for e in c.examples), ("最接近的条目", closest), ("建议", c.action_name)]
     if c.action == "alternates":
-        rows.append(("可补充的问法", "；".join(c.phrasings[:5])))
+        rows.append(("可补充的问法", alternates_text(c.alternates)))
     else:
-        rows.append(("草拟问题", c.draft_question))
+        rows.append(("草拟问题", clip(c.draft_question)))
     if c.draft_answer:
-        rows.append(("草拟答复（取自工作人员答复）", c.draft_answer))
+        rows.append(("草拟答复（取自工作人员答复）", clip(c.draft_answer, ANSWER_CHARS)))
     if c.department:
         rows.append(("负责部门", c.department))
     if c.tickets:
         rows.append(("相关工单", "、".join(c.tickets[:5]) + ("等" if len(c.tickets) > 5 else "")))
     body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     return (
-        f'<div class="cluster"><h3>{c.number}. {escape(c.draft_question)}（{c.size} 次，转人工 {c.escalated} 次）'
+        f'<div class="cluster"><h3>{c.number}. {escape(clip(c.draft_question))}（{c.size} 次，转人工 {c.escalated} 次）'
         f"</h3><table>{body}</table></div>"
     )
 
@@ -97,6 +111,7 @@ def _gaps(r: WeeklyReport, top: int) -> str:
     if not r.clusters:
         return "".join([*parts, "<p>本周没有转人工或低置信度的问题。</p>"])
     parts.append(f"<p>共 {r.gap_questions} 个问题转人工或只给出候选，按需求归为 {len(r.clusters)} 组，由多到少：</p>")
+    parts.append(f"<p class=note>{escape(CLIPPED_NOTE)}</p>")
     parts += [_cluster(c) for c in r.clusters[:top]]
     if len(r.clusters) > top:
         rest = r.clusters[top:]
@@ -124,7 +139,7 @@ def _tickets(r: WeeklyReport) -> str:
     rows, sat = ticket_rows(r.tickets), satisfaction(r.tickets)
     proposals = _table(
         ["工单", "问题", "答复", "部门"],
-        ((p.ticket, p.question, p.answer, p.department or "—") for p in r.staff_proposals),
+        ((p.ticket, clip(p.question), clip(p.answer, ANSWER_CHARS), p.department or "—") for p in r.staff_proposals),
     )
     return "".join(
         [

@@ -5,7 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from bot.neutralize import markdown
-from bot.reports.fmt import TICKET_HEADER, change, channel, day, pct, period, satisfaction, ticket_rows
+from bot.reports.fmt import (
+    ANSWER_CHARS,
+    CLIPPED_NOTE,
+    TICKET_HEADER,
+    alternates_text,
+    change,
+    channel,
+    clip,
+    day,
+    pct,
+    period,
+    satisfaction,
+    ticket_rows,
+)
 from bot.reports.model import OUTCOME_NAMES, Cluster, EntryCount, EntryNote, WeeklyReport
 
 NONE = "无。"
@@ -55,18 +68,19 @@ def _volume(r: WeeklyReport) -> list[str]:
 
 def _cluster(c: Cluster) -> list[str]:
     closest = f"{c.closest_id}「{cell(c.closest_question)}」，得分 {c.closest_score}" if c.closest_id else "无相近条目"
+    question = cell(clip(c.draft_question))
     out = [
-        f"### {c.number}. {cell(c.draft_question)}（{c.size} 次，转人工 {c.escalated} 次）",
+        f"### {c.number}. {question}（{c.size} 次，转人工 {c.escalated} 次）",
         "",
-        *(f"- 示例：{cell(e)}" for e in c.examples),
+        *(f"- 示例：{cell(clip(e))}" for e in c.examples),
         f"- 最接近的条目：{closest}",
         f"- 建议：**{c.action_name}**"
-        + (f"（{c.closest_id}）" if c.action == "alternates" else f"，草拟问题：{cell(c.draft_question)}"),
+        + (f"（{c.closest_id}）" if c.action == "alternates" else f"，草拟问题：{question}"),
     ]
     if c.action == "alternates":
-        out.append("- 可补充的问法：" + "；".join(cell(p) for p in c.phrasings[:5]))
+        out.append("- 可补充的问法：" + cell(alternates_text(c.alternates)))
     if c.draft_answer:
-        out.append(f"- 草拟答复（取自工作人员答复）：{cell(c.draft_answer)}")
+        out.append(f"- 草拟答复（取自工作人员答复）：{cell(clip(c.draft_answer, ANSWER_CHARS))}")
     if c.department:
         out.append(f"- 负责部门：{c.department}")
     if c.tickets:
@@ -79,10 +93,11 @@ def _gaps(r: WeeklyReport, top: int) -> list[str]:
     if not r.clusters:
         return [*out, "本周没有转人工或低置信度的问题。", ""]
     out += [f"共 {r.gap_questions} 个问题转人工或只给出候选，按需求归为 {len(r.clusters)} 组，由多到少：", ""]
+    out += [CLIPPED_NOTE, ""]
     out += table(
         ["序号", "问题数", "示例", "最接近条目（得分）", "建议"],
         (
-            (c.number, c.size, c.examples[0], f"{c.closest_id or '—'}（{c.closest_score}）", c.action_name)
+            (c.number, c.size, clip(c.examples[0]), f"{c.closest_id or '—'}（{c.closest_score}）", c.action_name)
             for c in r.clusters[:top]
         ),
     )
@@ -131,7 +146,10 @@ def render_markdown(r: WeeklyReport, top: int = 20) -> str:
         "",
         *table(
             ["工单", "问题", "答复", "部门"],
-            ((p.ticket, p.question, p.answer, p.department or "—") for p in r.staff_proposals),
+            (
+                (p.ticket, clip(p.question), clip(p.answer, ANSWER_CHARS), p.department or "—")
+                for p in r.staff_proposals
+            ),
         ),
         "",
     ]
