@@ -303,7 +303,7 @@ def faq_report(settings: Settings, catalogue: Path | None) -> tuple[list[str], l
     from bot.cli_tickets import calendar_warning
 
     if warning := calendar_warning(settings):
-        infos.append(f"注意：{warning}")
+        infos.append(warning)
     n_alt = sum(len(e.alternates) for e in kb.entries.values())
     infos.insert(
         0, f"{len(kb.entries)} 个条目，{n_alt} 个问法，{len(kb.categories)} 个类别，{len(kb.synonyms)} 个同义词"
