@@ -58,6 +58,7 @@ def by_chat(turns: list[Turn]) -> Iterator[list[Turn]]:
 def gap_items(data: WeekData) -> list[GapItem]:
     """Suggested or escalated questions, in time order, with the user's next step (pick or 转人工)."""
     items: list[GapItem] = []
+    junk: dict[str, bool] = {}  # the same text is asked many times a week
     for whole in by_chat(data.turns):
         chat = [t for t in whole if t.outcome != "junk"]  # "👌" between a suggestion and the pick says nothing
         for i, turn in enumerate(chat):
@@ -70,7 +71,9 @@ def gap_items(data: WeekData) -> list[GapItem]:
             text = turn.text.strip()
             if ticket_id in data.tickets:  # what a person had to answer: of several questions, only the unanswered
                 text = data.tickets[ticket_id].question
-            if is_junk(text):  # "👍", "1", "哈哈": nothing an FAQ entry could answer
+            if text not in junk:
+                junk[text] = is_junk(text)
+            if junk[text]:  # "👍", "1", "哈哈": nothing an FAQ entry could answer
                 continue
             name = data.names.get((turn.channel, turn.user_id or ""))
             items.append(GapItem(turn, text, name, picked, turn.outcome == "escalate" or human, ticket_id))
