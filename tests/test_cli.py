@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ROOT
+from bot.config import ROOT, TZ
 from bot.kb import KnowledgeBase
+from bot.workdays import WorkCalendar
 
 pytestmark = pytest.mark.slow
 
@@ -76,6 +78,8 @@ def test_console_chat_works_piped_and_ends_at_end_of_input(tmp_path: Path) -> No
     out = run([], tmp_path, stdin="上街区\n企业水价降了多少\n转人工\n")
     assert out.returncode == 0, out.stderr
     assert "复工复产政策咨询助手" in out.stdout and "4.1" in out.stdout and "工单号：FG" in out.stdout
+    missing = WorkCalendar().uncovered_years(dt.datetime.now(TZ).date())
+    assert ("放假调休安排" in out.stderr) is bool(missing), "a year in sight without holiday data is warned at start"
 
 
 def test_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
