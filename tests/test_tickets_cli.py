@@ -143,8 +143,10 @@ def test_hotline_call_transfer_export_and_digest(db_url: str, tmp_path: Path) ->
 def test_refusals_are_polite_and_exit_non_zero(db_url: str, tmp_path: Path) -> None:
     unknown = desk(db_url, "show", "FG20200321-9999", cwd=tmp_path)
     assert unknown.returncode == 1 and "没有找到工单 FG20200321-9999" in unknown.stderr
-    anonymous = bot(db_url, "tickets", "list", cwd=tmp_path)
-    assert anonymous.returncode == 2 and "--staff" in anonymous.stderr
+    anonymous = bot(db_url, "tickets", "claim", "FG20200321-0001", cwd=tmp_path)
+    assert anonymous.returncode == 2 and "--staff" in anonymous.stderr, "acting needs a name"
+    reader = bot(db_url, "tickets", "list", cwd=tmp_path)
+    assert reader.returncode == 0 and "共 0 件" in reader.stdout, "reading does not"
     outsider = bot(db_url, "tickets", "list", "--staff", "王五", cwd=tmp_path, STAFF_USER_IDS="张三")
     assert outsider.returncode == 1 and "不是已登记的工作人员" in outsider.stderr
     bad_status = desk(db_url, "list", "--status", "完成", cwd=tmp_path)
