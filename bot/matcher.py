@@ -7,8 +7,11 @@ How a question is scored, and why:
 3. jieba segments with the FAQ's keywords and synonyms as a user dictionary (稳岗返还 stays whole).
 4. Tokens are weighted by how rare they are across entries (IDF); a token the FAQ never uses weighs like a rare
    one, so "社保卡密码" is not explained by any 社保 entry.
-5. An inverted index over tokens gives candidates (posting lists are capped by impact so the cost per query does
-   not grow with the FAQ), which are then scored by: how much of the question the entry explains, how much of
+5. An inverted index over tokens gives candidates: every phrasing that shares a word with the question, except that
+   a very common word (in more than MAX_POSTINGS phrasings) brings only the phrasings where it weighs most, so the
+   cost per query does not grow with the FAQ. A phrasing reached through any other word is still credited with the
+   common words it holds, so the cap never hides the entry a question's rarer words point at. Candidates are then
+   scored by: how much of the question the entry explains, how much of
    the best phrasing the question covers, and a rapidfuzz character similarity for typos and word order.
 6. Out-of-scope exemplars (`faq/out-of-scope.yaml`) compete like entries; when one wins, we escalate.
 7. The intent guard: a question whose ask (解除, 录用, 年报, 申诉, 填报 … `faq/intents.yaml`) the best entry never
@@ -123,9 +126,13 @@ class _Phrasing:
 
 @dataclass(frozen=True)
 class _Posting:
-    phrasings: np.ndarray  # int32 phrasing ids, ascending
-    entries: np.ndarray  # int32, the entry of each phrasing
+    phrasings: np.ndarray  # int32: every phrasing holding the token, ascending
     shares: np.ndarray  # float64, the token's weight / the phrasing's: how much of the phrasing the token covers
+    reach: np.ndarray  # int32: the phrasings the token brings in as candidates (all, or for a common word the
+    # MAX_POSTINGS where it weighs most), ascending
+    reach_shares: np.ndarray  # `shares` of `reach`; zeros for a common word (credited through `held` instead)
+    held: np.ndarray | None  # a common word's: bool per phrasing id, True where the phrasing holds it
+    weight: float  # the token's IDF
 
 
 class Matcher:
@@ -133,7 +140,7 @@ class Matcher:
 
     # Score weights: question explained by the entry, phrasing covered by the question, character similarity.
     W_QUERY, W_PHRASE, W_FUZZ = 0.45, 0.30, 0.25
-    MAX_POSTINGS = 100  # impact-ordered cap per token: bounds the work per query at any FAQ size
+    MAX_POSTINGS = 100  # a word in more phrasings brings only the ones where it weighs most: bounds the work per query
     CANDIDATES = 12  # entries, by best phrasing coverage, that get the full score
     TOP_ENTRIES = 6  # of those, the entries that get the (costlier) rapidfuzz pass
     FUZZ_PER_ENTRY = 4  # on their best-covered phrasings
@@ -198,6 +205,8 @@ class Matcher:
             if toks
         ]
         self._ph_entry = [ph.entry for ph in self._phrasings]
+        self._ph_entries = np.array(self._ph_entry, dtype=np.int32)
+        self._ph_weights = np.array([ph.weight for ph in self._phrasings])
         self._ph_text = [ph.text for ph in self._phrasings]
         by_token: dict[str, list[int]] = defaultdict(list)
         for pi, ph in enumerate(self._phrasings):
@@ -234,15 +243,15 @@ class Matcher:
         return SemanticIndex(owners, texts, embedder, cache_dir)
 
     def _posting(self, token: str, phrasings: list[int]) -> _Posting:
-        """A token's phrasings, the MAX_POSTINGS where it weighs most (the shortest), in id order.
-
-        Id order makes the concatenated postings of a question a few sorted runs, which sort in one cheap merge."""
-        kept = sorted(sorted(phrasings, key=lambda pi: self._phrasings[pi].weight)[: self.MAX_POSTINGS])
-        return _Posting(
-            np.array(kept, dtype=np.int32),
-            np.array([self._phrasings[pi].entry for pi in kept], dtype=np.int32),
-            np.array([self._idf[token] / self._phrasings[pi].weight for pi in kept]),
-        )
+        """A token's phrasings in id order, and those it brings in: all, or the MAX_POSTINGS where it weighs most."""
+        ids = np.array(phrasings, dtype=np.int32)  # built in id order
+        shares = np.array([self._idf[token] / self._phrasings[pi].weight for pi in phrasings])
+        if len(phrasings) <= self.MAX_POSTINGS:
+            return _Posting(ids, shares, ids, shares, None, self._idf[token])
+        heaviest = np.argsort(-shares, kind="stable")[: self.MAX_POSTINGS]  # ties: the lower id
+        held = np.zeros(len(self._phrasings), dtype=bool)  # one byte per phrasing, for the few common words
+        held[ids] = True
+        return _Posting(ids, shares, np.sort(ids[heaviest]), np.zeros(self.MAX_POSTINGS), held, self._idf[token])
 
     @staticmethod
     def _inverted(vocab: dict[int, set[str]]) -> dict[str, frozenset[int]]:
@@ -421,25 +430,32 @@ class Matcher:
         scored.sort(key=lambda x: -x[1])
         return scored
 
-    @staticmethod
     def _phrase_coverage(
-        hits: list[_Posting],
+        self, hits: list[_Posting]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """How much of every touched phrasing the question covers, and each entry's best, in a few numpy calls.
+        """How much of every candidate phrasing the question covers, and each entry's best, in a few numpy calls.
 
-        Returns the touched phrasing ids (ascending), their coverage, the touched entries, where each entry's
-        phrasings start among the touched ones, and each entry's best coverage. Phrasing ids are grouped by
-        entry, so per-phrasing sums and per-entry maxima are each one reduceat over sorted runs."""
-        ids = np.concatenate([p.phrasings for p in hits])
+        Candidates are the phrasings the question's words bring in. Each is credited with every question word it
+        holds, brought in by that word or not: the words that bring in all their phrasings through one reduceat
+        over the merged postings, a common word through its per-phrasing flags. Returns the candidate ids
+        (ascending), their coverage, the candidate entries, where each entry's phrasings start among the
+        candidates, and each entry's best coverage. Phrasing ids are grouped by entry, so per-entry maxima are one
+        reduceat over sorted runs too."""
+        ids = np.concatenate([p.reach for p in hits])
         order = np.argsort(ids, kind="stable")  # merges the postings' sorted runs
         ids = ids[order]
-        shares = np.concatenate([p.shares for p in hits])[order]
-        owners = np.concatenate([p.entries for p in hits])[order]
         starts = _run_starts(ids)
-        pcs = np.add.reduceat(shares, starts)
-        owners = owners[starts]
+        pcs = np.add.reduceat(np.concatenate([p.reach_shares for p in hits])[order], starts)
+        ids = ids[starts]
+        common = [(p.held, p.weight) for p in hits if p.held is not None]
+        if common:
+            weights = self._ph_weights[ids]
+            for flags, weight in common:
+                held = flags[ids]
+                pcs[held] += weight / weights[held]
+        owners = self._ph_entries[ids]
         entry_starts = _run_starts(owners)
-        return ids[starts], pcs, owners[entry_starts], entry_starts, np.maximum.reduceat(pcs, entry_starts)
+        return ids, pcs, owners[entry_starts], entry_starts, np.maximum.reduceat(pcs, entry_starts)
 
     def _explained(self, candidates: Iterable[int], weights: dict[str, float]) -> dict[int, float]:
         """Share (0–1) of the question's weight each candidate entry uses; words only in its answer count half."""
