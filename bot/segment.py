@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import jieba
-import rjieba
 from jieba import finalseg, re_han_default, re_skip_default
+
+from bot.imports import submodule_alone
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -62,7 +63,8 @@ class Segmenter:
         self.jieba = tokenizer  # the reference implementation, for tests and anything else jieba offers
         self.freq: dict[str, int] = tokenizer.FREQ  # word → count; a word's prefixes are present with 0
         self.total: int = tokenizer.total
-        self._rust = rjieba.Jieba.empty()
+        # rjieba's extension alone: `import rjieba` would also build a segmenter on its own full dictionary
+        self._rust = submodule_alone("rjieba", "rjieba").Jieba.empty()
         for word, count in self.freq.items():
             if count:
                 self._rust.add_word(word, count, None)
