@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite  # PostgreSQL's dialect is imported only where it is used (0.1 s)
 
 from bot.models import TicketStatus
 from bot.store.schema import (
@@ -62,7 +62,11 @@ class Statements:
 
     def __init__(self, dialect: str) -> None:
         self.pg = dialect == "postgresql"
-        insert = postgresql.insert if self.pg else sqlite.insert
+        insert: Any = sqlite.insert
+        if self.pg:
+            from sqlalchemy.dialects import postgresql
+
+            insert = postgresql.insert
         self.insert = insert
 
         # ---- arrival: the user's state and whether the message was seen, in one query -----------------------
@@ -205,6 +209,8 @@ class Statements:
         Nothing but the incoming row is attempted when the message id is already recorded: the other inserts
         select from the incoming insert's RETURNING, which is empty on conflict.
         """
+        from sqlalchemy.dialects import postgresql  # here: a SQLite bot never loads it
+
         i = ins_in.on_conflict_do_nothing(index_elements=dedup).returning(messages.c.id).cte("i")
         r = (
             sa.func.json_to_recordset(P("replies", type_=sa.JSON))
@@ -246,6 +252,8 @@ class Statements:
         (channel, chat_id, source_message_id) makes the second insert nothing (its number is skipped, numbers
         stay unique and increasing) and the caller reads the first one's ticket.
         """
+        from sqlalchemy.dialects import postgresql  # here: a SQLite bot never loads it
+
         fresh = ~sa.exists().where(by_source)
         n = (
             postgresql.insert(ticket_counters)
