@@ -1,4 +1,5 @@
 # Task list; every target uses the project's virtual environment (python3 -m venv .venv && .venv/bin/pip install -e ".[test]").
+# `make bench` needs the baselines too: .venv/bin/pip install -e ".[test,bench]".
 PY ?= .venv/bin/python
 export TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
@@ -15,6 +16,7 @@ lint:
 
 bench:
 	$(PY) bench/bench_matcher.py
+	$(PY) bench/bench_start.py
 	$(PY) bench/bench_tickets.py
 	$(PY) bench/bench_wechat.py
 	$(PY) bench/bench_telegram.py
