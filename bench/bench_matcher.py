@@ -42,7 +42,7 @@ from rapidfuzz import fuzz, process  # noqa: E402
 
 from bot.kb import KnowledgeBase, load  # noqa: E402
 from bot.matcher import STOPWORDS, Matcher  # noqa: E402
-from bot.models import FaqEntry, Outcome  # noqa: E402
+from bot.models import FaqEntry, Match, Outcome  # noqa: E402
 
 FRAMES = (
     "{s}企业的{t}怎么{a}",
@@ -249,15 +249,15 @@ class Quality:
     wrong: int = 0  # answered directly, with another entry
 
 
-def quality(match: Callable[[str], object], qs: list[Question]) -> tuple[Quality, set[int]]:
+def quality(match: Callable[[str], Match], qs: list[Question]) -> tuple[Quality, set[int]]:
     """Top-1 and wrong answers of a Matcher's `match`; also which questions were answered wrongly."""
     q = Quality()
     wrong = set()
     for i, question in enumerate(qs):
         m = match(question.text)
-        best = m.candidates[0].id if m.candidates else m.id  # type: ignore[attr-defined]
+        best = m.candidates[0].id if m.candidates else m.id
         q.top1 += best == question.target
-        if m.outcome is Outcome.ANSWER and m.id != question.target:  # type: ignore[attr-defined]
+        if m.outcome is Outcome.ANSWER and m.id != question.target:
             q.wrong += 1
             wrong.add(i)
     return q, wrong

@@ -104,8 +104,10 @@ def serving_rss(semantic: bool) -> tuple[float, float]:
         port = free_port()
         env = environment(semantic, Path(tmp) / "serve.db")
         env.update(WECHAT_TOKEN=TOKEN, WECHAT_PORT=str(port), WECHAT_PATH="/wechat")
-        proc = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], env=env, cwd=tmp,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        log = Path(tmp) / "serve.log"
+        with log.open("w") as err:
+            proc = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], env=env, cwd=tmp,
+                                    stdout=subprocess.DEVNULL, stderr=err)  # fmt: skip
         client = FakeWeChat(f"http://127.0.0.1:{port}/wechat", token=TOKEN)
         try:
             deadline = time.monotonic() + 300
@@ -115,7 +117,7 @@ def serving_rss(semantic: bool) -> tuple[float, float]:
                         break
                 except OSError:
                     if proc.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit(f"the serving process did not start: {proc.stderr.read()!r}") from None
+                        raise SystemExit(f"the serving process did not start: {log.read_text()}") from None
                     time.sleep(0.1)
             started = psutil.Process(proc.pid).memory_info().rss / 2**20
             for i in range(20):
