@@ -11,8 +11,8 @@ How a question is scored, and why:
    a very common word (in more than MAX_POSTINGS phrasings) brings only the phrasings where it weighs most, so the
    cost per query does not grow with the FAQ. A phrasing reached through any other word is still credited with the
    common words it holds, so the cap never hides the entry a question's rarer words point at. Candidates are then
-   scored by: how much of the question the entry explains, how much of
-   the best phrasing the question covers, and a rapidfuzz character similarity for typos and word order.
+   scored by: how much of the question the entry explains, how much of the best phrasing the question covers,
+   and a rapidfuzz character similarity for typos and word order.
 6. Out-of-scope exemplars (`faq/out-of-scope.yaml`) compete like entries; when one wins, we escalate.
 7. The intent guard: a question whose ask (解除, 录用, 年报, 申诉, 填报 … `faq/intents.yaml`) the best entry never
    covers is not answered by it, however many nouns they share.
@@ -128,11 +128,10 @@ class _Phrasing:
 
 @dataclass(frozen=True)
 class _Posting:
-    phrasings: np.ndarray  # int32: every phrasing holding the token, ascending
-    shares: np.ndarray  # float64, the token's weight / the phrasing's: how much of the phrasing the token covers
-    reach: np.ndarray  # int32: the phrasings the token brings in as candidates (all, or for a common word the
-    # MAX_POSTINGS where it weighs most), ascending
-    reach_shares: np.ndarray  # `shares` of `reach`; zeros for a common word (credited through `held` instead)
+    reach: np.ndarray  # int32: the phrasings the token brings in as candidates (all that hold it, or for a common
+    # word the MAX_POSTINGS where it weighs most), ascending
+    shares: np.ndarray  # float64, per `reach`: the token's weight / the phrasing's, how much of it the token covers;
+    # zeros for a common word, which is credited through `held` instead
     held: np.ndarray | None  # a common word's: bool per phrasing id, True where the phrasing holds it
     weight: float  # the token's IDF
 
@@ -249,11 +248,11 @@ class Matcher:
         ids = np.array(phrasings, dtype=np.int32)  # built in id order
         shares = np.array([self._idf[token] / self._phrasings[pi].weight for pi in phrasings])
         if len(phrasings) <= self.MAX_POSTINGS:
-            return _Posting(ids, shares, ids, shares, None, self._idf[token])
+            return _Posting(ids, shares, None, self._idf[token])
         heaviest = np.argsort(-shares, kind="stable")[: self.MAX_POSTINGS]  # ties: the lower id
         held = np.zeros(len(self._phrasings), dtype=bool)  # one byte per phrasing, for the few common words
         held[ids] = True
-        return _Posting(ids, shares, np.sort(ids[heaviest]), np.zeros(self.MAX_POSTINGS), held, self._idf[token])
+        return _Posting(np.sort(ids[heaviest]), np.zeros(self.MAX_POSTINGS), held, self._idf[token])
 
     @staticmethod
     def _inverted(vocab: dict[int, set[str]]) -> dict[str, frozenset[int]]:
@@ -447,7 +446,7 @@ class Matcher:
         order = np.argsort(ids, kind="stable")  # merges the postings' sorted runs
         ids = ids[order]
         starts = _run_starts(ids)
-        pcs = np.add.reduceat(np.concatenate([p.reach_shares for p in hits])[order], starts)
+        pcs = np.add.reduceat(np.concatenate([p.shares for p in hits])[order], starts)
         ids = ids[starts]
         common = [(p.held, p.weight) for p in hits if p.held is not None]
         if common:
