@@ -58,3 +58,13 @@ def test_a_current_database_starts_without_loading_alembic(tmp_path: Path) -> No
         for _ in range(2)
     ]
     assert [r.stdout.strip() for r in runs] == ["True", "False"]
+
+
+def test_the_cheap_head_reads_generated_files_and_leaves_merges_to_alembic(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text('revision = "0001"\ndown_revision = None\n', encoding="utf-8")
+    (tmp_path / "b.py").write_text("revision: str = '0002'\ndown_revision: str | None = '0001'\n", encoding="utf-8")
+    assert head_revision(tmp_path) == "0002"
+    (tmp_path / "c.py").write_text('revision = "0003"\ndown_revision = "0001"\n', encoding="utf-8")
+    assert head_revision(tmp_path) is None  # two heads: not for this shortcut to decide
+    (tmp_path / "d.py").write_text('revision = "0004"\ndown_revision = ("0002", "0003")\n', encoding="utf-8")
+    assert head_revision(tmp_path) is None

@@ -17,16 +17,18 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK_ID = 0x46474F4E  # "FGON": one migrator at a time across PostgreSQL workers
 
 
-_REVISION_RE = re.compile(r'^(down_revision|revision)\s*=\s*"([^"]+)"', re.MULTILINE)
+# `revision = "0007"` / `down_revision: str | None = '0006'`; a merge's tuple is not read, so it leaves two heads
+# and `head_revision` returns None: Alembic then decides.
+_REVISION_RE = re.compile(r"""^(down_revision|revision)\s*(?::[^=\n]*)?=\s*["']([^"'\n]+)["']""", re.MULTILINE)
 
 
-def head_revision() -> str | None:
+def head_revision(versions: Path = MIGRATIONS / "versions") -> str | None:
     """The newest migration's id from the version files' own `revision =` lines (None if that is not one id).
 
     Read without Alembic, whose import alone is a tenth of a second of every start."""
     revisions: set[str] = set()
     parents: set[str] = set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
+    for path in versions.glob("*.py"):
         for kind, value in _REVISION_RE.findall(path.read_text(encoding="utf-8")):
             (revisions if kind == "revision" else parents).add(value)
     heads = revisions - parents
