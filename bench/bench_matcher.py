@@ -1,6 +1,6 @@
 """Matcher speed and answer quality at 100 / 1,000 / 10,000 distinct entries, against baselines in the same process.
 
-    python bench/bench_matcher.py [--sizes 100,1000,10000] [--queries 300] [--runs 3] [--seed 20200321]
+    .venv/bin/python bench/bench_matcher.py [--sizes 100,1000,10000] [--queries 300] [--runs 3] [--seed 20200321]
 
 The corpus does not flatter. Every synthetic entry is its own topic: a subject noun from a slice of jieba's
 dictionary (绿化, 鞋帽, 冷库 …, each shared by a few entries at 10k), a policy word and an action word from the

@@ -1,6 +1,6 @@
 """Cold start to the first answer, and the memory of a serving process, on the shipped FAQ.
 
-    python bench/bench_start.py [--runs 5]
+    .venv/bin/python bench/bench_start.py [--runs 5]
 
 Cold start is timed the way a user meets it: `run_bot.py ask "…"` in a new process, through the dialog core and the
 database, on a fresh database (created and migrated) and on an existing one, with the sentence-embedding model
