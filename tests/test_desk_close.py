@@ -45,7 +45,7 @@ def test_an_unanswered_junk_ticket_is_voided_with_its_reason_in_the_history(chat
     assert number not in [x.number for x in desk.list_queue(ZHANG)], "out of the working queue"
     assert desk.supervise(ZHANG) == [], "a voided ticket is never overdue"
     with pytest.raises(TransitionError, match="不能评价"):
-        rate(t, "满意", desk.policy, desk.clock())
+        rate(t, "满意", desk.policy, desk.clock(), delivered=True)
     assert desk.reopen(LI, number, "误作废").status is TicketStatus.REOPENED, "a mistake can be undone"
 
 
