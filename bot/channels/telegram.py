@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 from telegram import BotCommand, BotCommandScopeChat, Message, Update
-from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -41,6 +41,7 @@ from bot.channels import default_threads
 from bot.channels.core_feed import CoreFeed
 from bot.channels.telegram_cards import CardStore
 from bot.channels.telegram_http import AiohttpRequest
+from bot.channels.telegram_queue import fetch_updates
 from bot.channels.telegram_sender import CallbackCodec, TelegramSender, send_outgoing
 from bot.channels.telegram_staff import STAFF_COMMANDS, GateDirectory, StaffDesk, StaffGate
 from bot.config import TZ
@@ -365,21 +366,7 @@ class TelegramChannel:
         delay = 1.0
         try:
             while True:
-                try:
-                    updates = await bot.get_updates(
-                        offset=offset, timeout=self.config.poll_timeout, allowed_updates=ALLOWED_UPDATES
-                    )
-                except (InvalidToken, Forbidden):
-                    raise
-                except RetryAfter as exc:
-                    await asyncio.sleep(float(exc.retry_after if isinstance(exc.retry_after, int) else 5))
-                    continue
-                except NetworkError as exc:
-                    logger.warning("telegram getUpdates failed: %s; retrying in %.0f s", exc, delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 60)
-                    continue
-                delay = 1.0
+                updates, delay = await fetch_updates(bot, offset, self.config.poll_timeout, ALLOWED_UPDATES, delay)
                 if not updates:
                     continue
                 batch = asyncio.ensure_future(self.process_batch(updates))

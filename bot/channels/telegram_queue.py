@@ -36,27 +36,34 @@ def _row(update: Update) -> tuple[int, int, dict[str, Any]]:
     return update.update_id, chat.id if chat else 0, update.to_dict()
 
 
+async def fetch_updates(
+    bot: Bot, offset: int | None, timeout: int, allowed: list[str], delay: float
+) -> tuple[Sequence[Update], float]:
+    """One getUpdates call and the backoff to use next; a transient failure is waited out and gives no updates
+    (a refused token or a blocked bot is not transient: it ends polling)."""
+    try:
+        updates = await bot.get_updates(offset=offset, timeout=timeout, allowed_updates=allowed)
+    except (InvalidToken, Forbidden):
+        raise
+    except RetryAfter as exc:
+        await asyncio.sleep(float(exc.retry_after if isinstance(exc.retry_after, int) else 5))
+        return (), delay
+    except NetworkError as exc:
+        logger.warning("telegram getUpdates failed: %s; retrying in %.0f s", exc, delay)
+        await asyncio.sleep(delay)
+        return (), min(delay * 2, 60)
+    return updates, 1.0
+
+
 async def poll_into(bot: Bot, queue: UpdateQueue, timeout: int, allowed: list[str]) -> None:
     """Worker 0: fetch updates and store them; each batch is confirmed by the next call's offset after storing."""
     await bot.delete_webhook(drop_pending_updates=False)
     offset: int | None = None
-    delay = 1.0
+    fetch_delay = delay = 1.0  # backoffs of Telegram's failures and of the database's
     try:
         while True:
-            try:
-                updates = await bot.get_updates(offset=offset, timeout=timeout, allowed_updates=allowed)
-            except (InvalidToken, Forbidden):
-                raise
-            except RetryAfter as exc:
-                await asyncio.sleep(float(exc.retry_after if isinstance(exc.retry_after, int) else 5))
-                continue
-            except NetworkError as exc:
-                logger.warning("telegram getUpdates failed: %s; retrying in %.0f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60)
-                continue
+            updates, fetch_delay = await fetch_updates(bot, offset, timeout, allowed, fetch_delay)
             if not updates:
-                delay = 1.0
                 continue
             storing = asyncio.ensure_future(asyncio.to_thread(queue.put, [_row(u) for u in updates], _now()))
             try:
