@@ -40,8 +40,8 @@ import jieba  # noqa: E402
 import numpy as np  # noqa: E402
 from rapidfuzz import fuzz, process  # noqa: E402
 
-from bot.kb import KnowledgeBase, load  # noqa: E402
-from bot.matcher import STOPWORDS, Matcher  # noqa: E402
+from bot.answering.kb import KnowledgeBase, load  # noqa: E402
+from bot.answering.matcher import STOPWORDS, Matcher  # noqa: E402
 from bot.models import FaqEntry, Match, Outcome  # noqa: E402
 
 FRAMES = (

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.answering.kb import load
+from bot.answering.matcher import Matcher
 from bot.config import ROOT, TZ
-from bot.kb import load
-from bot.matcher import Matcher
 from bot.reports import IsoWeek, build_report, render
 from bot.store import make_engine, migrate
 from bot.store.schema import messages, tickets

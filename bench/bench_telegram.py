@@ -56,8 +56,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import machine
+from bot.answering.kb import load
 from bot.config import ROOT
-from bot.kb import load
 from tests.telegram_harness import TOKEN
 
 TARGET_RATE = 300  # messages per second, one worker
@@ -200,7 +200,7 @@ async def run(args: argparse.Namespace, base_url: str, database_url: str, fake_p
 
     from bot.channels import default_threads
     from bot.channels.telegram import TelegramConfig, build_channel
-    from bot.cli import build_assistant, checkpoint_task
+    from bot.cli.main import build_assistant, checkpoint_task
     from bot.config import Settings
 
     settings = Settings.from_env({"DATABASE_URL": database_url, "BOT_TODAY": "2020-03-21", "FLOOD_PER_MINUTE": "0"})

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import TZ  # noqa: E402
+from bot.desk.staff import Staff, StaffService  # noqa: E402
 from bot.models import Address  # noqa: E402
-from bot.staff import Staff, StaffService  # noqa: E402
 from bot.store import make_engine, migrate  # noqa: E402
 from bot.store.base import NewTicket  # noqa: E402
 from bot.store.queue import TicketQueue  # noqa: E402

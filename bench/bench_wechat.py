@@ -43,8 +43,8 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
 from bench import machine
+from bot.answering.kb import load
 from bot.config import ROOT
-from bot.kb import load
 
 TOKEN = "bench-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -69,7 +69,7 @@ def serve(port: int, database_url: str, ready: Any, pin: set[int] | None) -> Non
 
     from bot.channels import default_threads
     from bot.channels.wechat import WeChatConfig, WeChatEndpoint
-    from bot.cli import build_assistant, checkpoint_task
+    from bot.cli.main import build_assistant, checkpoint_task
     from bot.config import Settings
     from bot.models import Address, Incoming, Outgoing
 

@@ -31,11 +31,11 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.answering.kb import KnowledgeBase, load
+from bot.answering.matcher import OOS_PREFIX, Matcher, Thresholds
+from bot.answering.semantic import Embedder, load_embedder
 from bot.config import ROOT
-from bot.kb import KnowledgeBase, load
-from bot.matcher import OOS_PREFIX, Matcher, Thresholds
 from bot.models import Match, Outcome
-from bot.semantic import Embedder, load_embedder
 
 FOLDS = 5
 REAL = ROOT / "tests/data/real-questions.jsonl"

@@ -53,7 +53,7 @@ class Settings:
     # TICKET_WORK_HOURS=09:00-17:00 — office hours in Asia/Shanghai; a working day is this span on a workday.
     ticket_work_hours: str = "09:00-17:00"
     # WORK_CALENDAR_FILE=/srv/fugong/workdays-2027.yaml — a year's 放假 and 调休上班 days (YAML, see
-    # bot/workdays.py) for years `chinesecalendar` does not cover yet; default: none.
+    # bot/desk/workdays.py) for years `chinesecalendar` does not cover yet; default: none.
     work_calendar_file: Path | None = None
     # TICKET_REMIND_HOURS=4 — 催办 lists active tickets due within this many hours.
     ticket_remind_hours: float = 4.0
@@ -225,7 +225,7 @@ def _aes_key(raw: str | None) -> str | None:
 
 
 def _ticket_sla(raw: str) -> dict[str, float]:
-    from bot.tickets import parse_sla
+    from bot.desk.tickets import parse_sla
 
     try:
         return parse_sla(raw)
@@ -237,7 +237,7 @@ def _calendar_file(raw: str | None) -> Path | None:
     """The staff's holiday file, checked now so a typo stops the start instead of skewing due times."""
     if raw is None:
         return None
-    from bot.workdays import CalendarError, load_calendar
+    from bot.desk.workdays import CalendarError, load_calendar
 
     try:
         load_calendar(Path(raw))
@@ -247,7 +247,7 @@ def _calendar_file(raw: str | None) -> Path | None:
 
 
 def _work_hours(raw: str) -> str:
-    from bot.tickets import parse_hours
+    from bot.desk.tickets import parse_hours
 
     try:
         parse_hours(raw)

@@ -209,5 +209,5 @@ class Ticket:
     satisfaction: str | None = None
     candidates: tuple[Candidate, ...] = ()
     updated_at: dt.datetime | None = None
-    paused_at: dt.datetime | None = None  # the clock waits for the enterprise since then (see bot/tickets.py)
+    paused_at: dt.datetime | None = None  # the clock waits for the enterprise since then (see bot/desk/tickets.py)
     callback_needed: bool = False  # a staff answer could not be delivered: call the enterprise back

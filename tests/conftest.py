@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.answering.kb import KnowledgeBase, load
+from bot.answering.matcher import Matcher
+from bot.answering.semantic import load_embedder
 from bot.config import ROOT, TZ
-from bot.core import Assistant
-from bot.kb import KnowledgeBase, load
-from bot.matcher import Matcher
+from bot.dialog.core import Assistant
+from bot.dialog.render import as_text
 from bot.models import Address, Incoming, Outgoing
-from bot.render import as_text
-from bot.semantic import load_embedder
 from bot.store import SqlStore, make_engine, migrate
 from tests.wechat_harness import LoopThread
 

@@ -16,7 +16,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from bot.config import TZ
-from bot.core import Assistant
+from bot.dialog.core import Assistant
 from bot.models import Address, Incoming
 from bot.store import SqlStore
 from bot.store.schema import messages, ticket_events, tickets

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer_text import format_answer, format_sources, format_validity
-from bot.cli import main
-from bot.kb import KnowledgeBase
+from bot.answering.answer_text import format_answer, format_sources, format_validity
+from bot.answering.kb import KnowledgeBase
+from bot.cli.main import main
 from bot.models import DISTRICTS, FaqEntry, Source
 
 IN_2020 = dt.date(2020, 3, 21)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.kb import KnowledgeBase
 from bot.config import ROOT, TZ
-from bot.kb import KnowledgeBase
-from bot.workdays import WorkCalendar
+from bot.desk.workdays import WorkCalendar
 
 pytestmark = pytest.mark.slow
 

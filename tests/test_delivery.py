@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import Assistant
-from bot.kb import KnowledgeBase
-from bot.matcher import Matcher
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
+from bot.desk.staff import Staff, StaffDirectory, StaffService
+from bot.desk.tickets import TicketError
+from bot.dialog.core import Assistant
 from bot.models import TicketStatus
 from bot.reports.data import load_week
 from bot.reports.ticket_stats import ticket_stats
 from bot.reports.week import IsoWeek
-from bot.staff import Staff, StaffDirectory, StaffService
 from bot.store import SqlStore
 from bot.store.queue import TicketQueue
-from bot.tickets import TicketError
 from tests.conftest import BOT_TODAY, Chat, Clock
 
 ZHANG = Staff("cli", "张三")

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot.answering.kb import KnowledgeBase
+from bot.cli import main as cli
 from bot.config import TZ
-from bot.digest import format_digest
-from bot.kb import KnowledgeBase
+from bot.desk.digest import format_digest
+from bot.desk.staff import StaffDirectory, StaffService
+from bot.desk.tickets import AlreadyClaimed, TicketError, TicketNotFound, TransitionError, rate
 from bot.models import TicketStatus
 from bot.reports import IsoWeek, build_report
-from bot.staff import StaffDirectory, StaffService
 from bot.store import SqlStore
 from bot.store.queue import TicketQueue
-from bot.tickets import AlreadyClaimed, TicketError, TicketNotFound, TransitionError, rate
 from tests.conftest import BOT_TODAY, Chat, Clock
 from tests.test_staff import LI, ZHANG, escalate
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.core import Assistant
+from bot.dialog.core import Assistant
 from bot.models import Address, Incoming
 from bot.store import SqlStore
 from tests.conftest import Chat

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.kb import KnowledgeBase, catalogue_ids
 from bot.config import ROOT
-from bot.kb import KnowledgeBase, catalogue_ids
 from bot.models import DISTRICTS, FaqEntry
 
 CATALOGUE = next(p for p in (ROOT.parent / "shared/faq-topics.yaml", ROOT / "tests/data/faq-topics.yaml") if p.exists())

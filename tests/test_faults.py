@@ -23,18 +23,18 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
 from bot.channels.telegram_staff import card_text
 from bot.channels.wechat import WeChatConfig, WeChatEndpoint
 from bot.config import ROOT
-from bot.core import Assistant
-from bot.digest import export_csv
-from bot.flood import FLOOD_REPLY, FloodLimit
-from bot.kb import KnowledgeBase
-from bot.matcher import Matcher
+from bot.desk.digest import export_csv
+from bot.desk.neutralize import FORMULA_START, csv_cell, csv_uncell, markdown, terminal
+from bot.desk.staff import Staff, StaffService
+from bot.dialog.core import Assistant
+from bot.dialog.flood import FLOOD_REPLY, FloodLimit
 from bot.models import Address, Incoming
-from bot.neutralize import FORMULA_START, csv_cell, csv_uncell, markdown, terminal
 from bot.reports import IsoWeek, build_report, render
-from bot.staff import Staff, StaffService
 from bot.store import SqlStore, make_engine
 from bot.store.queue import TicketQueue
 from tests.conftest import BOT_TODAY, Clock, table_count

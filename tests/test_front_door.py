@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot.cli import main as cli
 from bot.config import ROOT
-from bot.staff import Staff, StaffService
+from bot.desk.staff import Staff, StaffService
 from bot.store import open_store
 from bot.store.queue import TicketQueue
 

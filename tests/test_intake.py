@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.intake import is_junk, join_questions, split_questions
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
 from bot.config import ROOT
-from bot.intake import is_junk, join_questions, split_questions
-from bot.kb import KnowledgeBase
-from bot.matcher import Matcher
 from bot.models import Outcome
 from bot.reports.data import load_week
 from bot.reports.gaps import gap_items

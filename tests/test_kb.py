@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb import KbError, load
+from bot.answering.kb import KbError, load
 
 GOOD = """
 - id: a.one

@@ -7,8 +7,8 @@ from bot.config import ROOT
 
 PROBE = """
 import sys
-from bot.kb import load
-from bot.matcher import Matcher
+from bot.answering.kb import load
+from bot.answering.matcher import Matcher
 m = Matcher(load(sys.argv[1]))
 first = m.match("社宝减面")  # typo repair by pinyin: 社宝 → 社保, 减面 → 减免
 print(first.outcome.value, first.id)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.kb import KbError, KnowledgeBase, load
+from bot.answering.matcher import Matcher
 from bot.config import ROOT
-from bot.kb import KbError, KnowledgeBase, load
-from bot.matcher import Matcher
 from bot.models import Outcome
 
 

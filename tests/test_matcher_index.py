@@ -5,9 +5,9 @@ import json
 
 import pytest
 
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
 from bot.config import ROOT
-from bot.kb import KnowledgeBase
-from bot.matcher import Matcher
 from bot.models import Outcome
 
 

@@ -9,11 +9,11 @@ import io
 
 import pytest
 
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
 from bot.config import TZ
-from bot.core import Assistant
-from bot.kb import KnowledgeBase
-from bot.mask import mask
-from bot.matcher import Matcher
+from bot.desk.mask import mask
+from bot.dialog.core import Assistant
 from bot.reports import IsoWeek, WeekError, build_report, build_weekly_report_document, render
 from bot.reports.model import WeeklyReport
 from bot.store import SqlStore

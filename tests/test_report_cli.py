@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bot.config import ROOT
-from bot.core import Assistant
+from bot.dialog.core import Assistant
 from bot.store import SqlStore
 from tests.conftest import Clock
 from tests.report_week import PERSONAL, WEEK, write_week

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.core import Assistant
-from bot.kb import KnowledgeBase
-from bot.matcher import Matcher
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
+from bot.dialog.core import Assistant
 from bot.reports import IsoWeek, build_report, render
 from bot.reports.model import Cluster, WeeklyReport
 from bot.store import SqlStore

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
 from bot.config import TZ
-from bot.core import Assistant
-from bot.kb import KnowledgeBase
-from bot.matcher import Matcher
+from bot.dialog.core import Assistant
 from bot.reports import IsoWeek, build_report, render
 from bot.store import SqlStore
 from tests.conftest import BOT_TODAY, Clock

@@ -5,9 +5,9 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot.kb import KnowledgeBase
-from bot.matcher import Matcher
-from bot.segment import Segmenter
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
+from bot.answering.segment import Segmenter
 
 DEV_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "dev-questions.jsonl"
 ODD_INPUTS = [

@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import semantic
-from bot.kb import KnowledgeBase
-from bot.matcher import Matcher
+from bot.answering import semantic
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
+from bot.answering.semantic import SemanticIndex, VectorCache
 from bot.models import Outcome
-from bot.semantic import SemanticIndex, VectorCache
 
 
 class CountingEmbedder:

@@ -4,10 +4,10 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from bot.cli import checkpoint_task
-from bot.core import Assistant
-from bot.kb import KnowledgeBase
-from bot.matcher import Matcher
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
+from bot.cli.main import checkpoint_task
+from bot.dialog.core import Assistant
 from bot.models import Address, Incoming
 from bot.store import open_store
 from bot.store.prepared import raw_cursor

@@ -9,15 +9,15 @@ import io
 
 import pytest
 
+from bot.answering.kb import KnowledgeBase
 from bot.config import TZ
-from bot.digest import format_digest
-from bot.kb import KnowledgeBase
+from bot.desk.digest import format_digest
+from bot.desk.outbox import OutboxPump
+from bot.desk.staff import Staff, StaffDirectory, StaffService
+from bot.desk.tickets import AlreadyClaimed, NotStaff, TicketError, TicketNotFound, TransitionError
 from bot.models import Outgoing, Ticket, TicketStatus
-from bot.outbox import OutboxPump
-from bot.staff import Staff, StaffDirectory, StaffService
 from bot.store import SqlStore
 from bot.store.queue import TicketQueue
-from bot.tickets import AlreadyClaimed, NotStaff, TicketError, TicketNotFound, TransitionError
 from tests.conftest import Chat, Clock
 
 ZHANG = Staff("cli", "张三")
@@ -259,7 +259,7 @@ def test_queue_filters_remind_supervise_and_digest(assistant, desk: StaffService
 
 
 def test_export_lists_every_ticket_as_csv(assistant, desk: StaffService, clock: Clock) -> None:  # type: ignore[no-untyped-def]
-    from bot.digest import export_csv
+    from bot.desk.digest import export_csv
 
     numbers = _tickets(desk, lambda u: Chat(assistant, user=u), 2)
     out = io.StringIO()
@@ -304,7 +304,7 @@ def test_pump_delivers_answers_through_the_tickets_own_channel(assistant, desk, 
 
 
 def test_pump_retries_with_backoff_then_flags_a_call_back(assistant, desk, queue, clock) -> None:  # type: ignore[no-untyped-def]
-    from bot.delivery import DeliveryError
+    from bot.desk.delivery import DeliveryError
 
     _, t = _answered(assistant, desk, "wechat")
     sender = FakeSender("wechat", [DeliveryError("timeout"), DeliveryError("48小时窗口已关闭", permanent=True)])

@@ -22,16 +22,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from bot.answering.kb import KnowledgeBase
 from bot.channels.telegram import TelegramChannel, TelegramConfig, build_channel
 from bot.channels.telegram_sender import MAX_TEXT, CallbackCodec, keyboard, split_text
 from bot.channels.telegram_staff import REFUSAL
 from bot.config import ROOT, TZ
-from bot.core import Assistant
-from bot.flood import FLOOD_REPLY, FloodLimit
-from bot.kb import KnowledgeBase
+from bot.desk.outbox import OutboxPump
+from bot.desk.staff import Staff, StaffDirectory, StaffService
+from bot.dialog.core import Assistant
+from bot.dialog.flood import FLOOD_REPLY, FloodLimit
 from bot.models import Address, Option, Outgoing, TicketStatus
-from bot.outbox import OutboxPump
-from bot.staff import Staff, StaffDirectory, StaffService
 from bot.store import SqlStore
 from bot.store.queue import TicketQueue
 from bot.store.schema import outbox

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.text import Normalizer
+from bot.answering.text import Normalizer
 
 SYNONYMS = {"社会保险": "社保", "五险": "社保", "缓交": "缓缴", "停产": "停工停产", "停工": "停工停产"}
 

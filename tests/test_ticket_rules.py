@@ -7,8 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.config import TZ, ConfigError, Settings
-from bot.models import Ticket, TicketStatus
-from bot.tickets import (
+from bot.desk.tickets import (
     SATISFACTION,
     TRANSITIONS,
     AlreadyClaimed,
@@ -26,6 +25,7 @@ from bot.tickets import (
     rate,
     reopen,
 )
+from bot.models import Ticket, TicketStatus
 
 S = TicketStatus
 

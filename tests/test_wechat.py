@@ -19,18 +19,18 @@ from pathlib import Path
 import pytest
 from wechatpy.crypto import WeChatCrypto
 
+from bot.answering.kb import KnowledgeBase
 from bot.channels.wechat import WAIT_IN_PLACE, WeChatConfig, WeChatEndpoint, config_from, render
 from bot.channels.wechat_api import WeChatApi
 from bot.channels.wechat_sender import WeChatSender, split_text
 from bot.channels.wechat_window import WindowStore
 from bot.channels.wechat_xml import text_reply
 from bot.config import ROOT, ConfigError, Settings
-from bot.core import Assistant
-from bot.delivery import DeliveryError
-from bot.kb import KnowledgeBase
+from bot.desk.delivery import DeliveryError
+from bot.desk.outbox import OutboxPump
+from bot.desk.staff import Staff, StaffDirectory, StaffService
+from bot.dialog.core import Assistant
 from bot.models import Address, Incoming, Outgoing
-from bot.outbox import OutboxPump
-from bot.staff import Staff, StaffDirectory, StaffService
 from bot.store import SqlStore
 from bot.store.queue import TicketQueue
 from tests.conftest import Chat, Clock

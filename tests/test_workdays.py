@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot.cli import main as cli
 from bot.config import TZ, ConfigError, Settings
-from bot.tickets import TicketPolicy, WorkClock
-from bot.workdays import CalendarError, WorkCalendar, load_calendar
+from bot.desk.tickets import TicketPolicy, WorkClock
+from bot.desk.workdays import CalendarError, WorkCalendar, load_calendar
 
 SPRING_2027 = """\
 # 2027年春节放假安排（示例，按国务院办公厅通知填写）

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from bot.channels.telegram import build_channel
 from bot.config import ROOT, TZ, ConfigError, Settings
-from bot.core import Assistant
+from bot.dialog.core import Assistant
 from bot.store import make_engine
 from tests.conftest import Clock
 from tests.telegram_harness import STAFF_CHAT, FakeBotApi, Users

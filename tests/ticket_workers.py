@@ -6,11 +6,11 @@ import datetime as dt
 from typing import Any
 
 from bot.config import TZ
+from bot.desk.tickets import AlreadyClaimed, claim
 from bot.models import Address
 from bot.store.base import NewTicket
 from bot.store.queue import TicketQueue
 from bot.store.sql import SqlStore, make_engine
-from bot.tickets import AlreadyClaimed, claim
 
 AT = dt.datetime(2020, 3, 23, 10, tzinfo=TZ)
 

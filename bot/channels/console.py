@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from bot.core import Assistant
+from bot.dialog.core import Assistant
+from bot.dialog.render import as_text
 from bot.models import Address, Incoming
-from bot.render import as_text
 
 PROMPT = "您> "
 

@@ -434,8 +434,8 @@ class TelegramChannel:
 
 def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) -> TelegramChannel:
     """The channel on the assistant's store, knowledge base and ticket policy."""
+    from bot.desk.staff import StaffService
     from bot.reports.document import build_weekly_report_document
-    from bot.staff import StaffService
     from bot.store.queue import TicketQueue
 
     root = config.api_base_url.rstrip("/")

@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from bot.desk.tickets import ACTIVE
 from bot.models import Ticket
 from bot.store.schema import telegram_cards, tickets
 from bot.store.sql import row_to_ticket
-from bot.tickets import ACTIVE
 
 LEASE = dt.timedelta(minutes=5)
 

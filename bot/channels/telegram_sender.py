@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.answering.kb import KnowledgeBase
 from bot.channels import parts
-from bot.delivery import DeliveryError
-from bot.kb import KnowledgeBase
+from bot.desk.delivery import DeliveryError
+from bot.desk.tickets import SATISFACTION
 from bot.models import DISTRICTS, Option, Outgoing
-from bot.tickets import SATISFACTION
 
 logger = logging.getLogger(__name__)
 

@@ -21,16 +21,16 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.answering.kb import KnowledgeBase
 from bot.channels.telegram_cards import Card, CardStore
 from bot.channels.telegram_sender import split_text
-from bot.cli_tickets import detail_text, ticket_line
+from bot.cli.tickets import detail_text, ticket_line
 from bot.config import TZ
-from bot.digest import format_digest
-from bot.kb import KnowledgeBase
+from bot.desk.digest import format_digest
+from bot.desk.privacy import masked
+from bot.desk.staff import Staff, StaffDirectory, StaffService
+from bot.desk.tickets import TIERS, Change, TicketError, format_due
 from bot.models import Ticket, TicketStatus
-from bot.privacy import masked
-from bot.staff import Staff, StaffDirectory, StaffService
-from bot.tickets import TIERS, Change, TicketError, format_due
 
 logger = logging.getLogger(__name__)
 

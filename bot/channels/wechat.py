@@ -36,9 +36,9 @@ from bot.channels.wechat_crypto import MessageCrypto, NotForUs, Undecryptable
 from bot.channels.wechat_replay import ReplayGuard
 from bot.channels.wechat_sender import split_text
 from bot.channels.wechat_xml import XmlError, parse_xml, text_reply
-from bot.delivery import DeliveryError, Sender
+from bot.desk.delivery import DeliveryError, Sender
+from bot.dialog.render import as_text
 from bot.models import Address, Incoming, Outgoing
-from bot.render import as_text
 from bot.store.base import Store
 
 logger = logging.getLogger(__name__)

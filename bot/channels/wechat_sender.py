@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from bot.channels import parts
 from bot.channels.wechat_api import ApiError, WeChatApi
 from bot.channels.wechat_window import Refusal, WindowStore
-from bot.delivery import DeliveryError
+from bot.desk.delivery import DeliveryError
+from bot.dialog.render import as_text
 from bot.models import Outgoing
-from bot.render import as_text
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ import time
 
 from sqlalchemy.engine import Engine
 
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
 from bot.config import TZ
-from bot.kb import KnowledgeBase
-from bot.mask import mask
-from bot.matcher import Matcher
+from bot.desk.mask import mask
 from bot.reports import entries
 from bot.reports.data import load_week
 from bot.reports.gaps import GapFinder

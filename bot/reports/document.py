@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
 from bot.config import TZ
-from bot.kb import KnowledgeBase
-from bot.matcher import Matcher
 from bot.reports.build import build_report
 from bot.reports.model import WeeklyReport
 from bot.reports.render_csv import render_csv

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from bot.kb import KnowledgeBase
+from bot.answering.kb import KnowledgeBase
 from bot.reports.data import WeekData
 from bot.reports.gaps import by_chat
 from bot.reports.model import EntryCount, EntryNote

@@ -6,7 +6,7 @@ three best lexical matches with at least the suggestion score, and a topic word 
 only those phrasings are proposed, each with why. Otherwise "a new entry", drafted from the questions and from
 what staff answered on the tickets they opened — never from an answer the enterprise rated 不满意.
 
-Junk (emoji, bare numbers, mash, chit-chat: `bot.intake.is_junk`) is not a gap: it never joins a cluster.
+Junk (emoji, bare numbers, mash, chit-chat: `bot.answering.intake.is_junk`) is not a gap: it never joins a cluster.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.intake import is_frame_word, is_junk
-from bot.kb import KnowledgeBase
-from bot.mask import mask, strip
-from bot.matcher import Matcher
+from bot.answering.intake import is_frame_word, is_junk
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
+from bot.desk.mask import mask, strip
 from bot.models import FaqEntry
 from bot.reports.clusters import Text, group
 from bot.reports.data import EventRow, Turn, WeekData

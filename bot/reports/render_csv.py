@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.neutralize import csv_row
+from bot.desk.neutralize import csv_row
 from bot.reports.model import WeeklyReport
 
 COLUMNS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.neutralize import markdown
+from bot.desk.neutralize import markdown
 from bot.reports.fmt import (
     ANSWER_CHARS,
     CLIPPED_NOTE,

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from bot.neutralize import csv_uncell
+from bot.desk.neutralize import csv_uncell
 from bot.reports.model import ACTION_NAMES, Cluster
 from bot.reports.render_csv import LIST_SEP
 

@@ -1,6 +1,6 @@
 """Ticket figures for the week's tickets: opened, answered, closed, overdue, time to first answer, satisfaction.
 
-Closed means what the daily digest means by it: `bot.tickets.closed_tickets` over the tickets' history.
+Closed means what the daily digest means by it: `bot.desk.tickets.closed_tickets` over the tickets' history.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import datetime as dt
 import statistics
 from collections import Counter, defaultdict
 
+from bot.desk.tickets import ACTION_NAMES, closed_tickets
 from bot.models import TicketStatus
 from bot.reports.data import EventRow, TicketRow, WeekData
 from bot.reports.model import TicketGroup, TicketStats
-from bot.tickets import ACTION_NAMES, closed_tickets
 
 ANSWER_ACTIONS = frozenset({ACTION_NAMES["answer"]})
 ANSWERED_STATUSES = frozenset({TicketStatus.ANSWERED.value, TicketStatus.CLOSED.value})

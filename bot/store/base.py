@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.models import Address, Candidate, Incoming, Outgoing, Ticket
 
 if TYPE_CHECKING:
-    from bot.tickets import Change
+    from bot.desk.tickets import Change
 
 
 @dataclass
@@ -48,7 +48,7 @@ class NewTicket:
     department: str | None = None
     context: tuple[dict[str, str], ...] = ()  # recent turns: {"direction", "text"}
     channel_kind: str | None = None  # overrides address.channel for hotline tickets
-    tier: str = "常规"  # 常规 | 一般 | 专业 (bot/tickets.py TicketPolicy.classify)
+    tier: str = "常规"  # 常规 | 一般 | 专业 (bot/desk/tickets.py TicketPolicy.classify)
     due_at: dt.datetime | None = None
 
 

@@ -17,10 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bot.desk.tickets import ACTION_NAMES, ACTIVE, Change, TicketNotFound
 from bot.models import Address, Option, Outgoing, Ticket, TicketStatus
 from bot.store.schema import faq_candidates, outbox, ticket_events, tickets
 from bot.store.sql import SqlStore, row_to_ticket
-from bot.tickets import ACTION_NAMES, ACTIVE, Change, TicketNotFound
 
 logger = logging.getLogger(__name__)
 

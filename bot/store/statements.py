@@ -117,7 +117,7 @@ class Statements:
         if self.pg:
             self.record = self._record_pg(ins_in, dedup)
 
-        # ---- staff answers shown at the user's next contact (bot/core.py) ------------------------------------
+        # ---- staff answers shown at the user's next contact (bot/dialog/core.py) ------------------------------------
         o = outbox.c
         self.waiting_answers = (
             sa.select(o.id, o.text, o.options, tickets.c.number)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from bot.config import TZ
-from bot.delivery import DeliveryError, Sender
+from bot.desk.delivery import DeliveryError, Sender
 from bot.store.queue import OutboxItem, TicketQueue
 
 logger = logging.getLogger(__name__)

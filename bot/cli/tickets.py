@@ -16,20 +16,20 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import TZ, Settings
+from bot.desk.neutralize import terminal
+from bot.desk.privacy import masked
 from bot.models import DISTRICTS, Ticket, TicketStatus
-from bot.neutralize import terminal
-from bot.privacy import masked
 
 if TYPE_CHECKING:  # the staff service pulls in the database layer; `run_bot.py match` should not pay for it
-    from bot.staff import Staff, StaffService, TicketDetail
-from bot.tickets import ACTIVE, TIERS, TicketError, TicketPolicy, format_due, is_overdue, parse_hours
+    from bot.desk.staff import Staff, StaffService, TicketDetail
+from bot.desk.tickets import ACTIVE, TIERS, TicketError, TicketPolicy, format_due, is_overdue, parse_hours
 
 Command = Callable[["StaffService", "Staff", argparse.Namespace], int]
 
 
 def build_policy(settings: Settings) -> TicketPolicy:
     """Per-tier limits on office hours of the working-day calendar (with the staff's holiday file, if any)."""
-    from bot.workdays import load_calendar
+    from bot.desk.workdays import load_calendar
 
     clock = replace(parse_hours(settings.ticket_work_hours), calendar=load_calendar(settings.work_calendar_file))
     return TicketPolicy(dict(settings.ticket_sla_days), clock)
@@ -37,15 +37,15 @@ def build_policy(settings: Settings) -> TicketPolicy:
 
 def calendar_warning(settings: Settings, today: dt.date | None = None) -> str | None:
     """The warning for staff when a year in sight has no holiday data (due times there are estimates)."""
-    from bot.workdays import load_calendar
+    from bot.desk.workdays import load_calendar
 
     return load_calendar(settings.work_calendar_file).warning(today or dt.datetime.now(TZ).date())
 
 
 def build_service(settings: Settings) -> StaffService:
     """The staff service on the configured database (migrations applied) with the knowledge base."""
-    from bot.kb import load
-    from bot.staff import StaffDirectory, StaffService
+    from bot.answering.kb import load
+    from bot.desk.staff import StaffDirectory, StaffService
     from bot.store import open_store
     from bot.store.queue import TicketQueue
 
@@ -133,7 +133,7 @@ def cmd_list(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
     if args.all:
         statuses = None
     elif args.status:
-        from bot.staff import parse_statuses
+        from bot.desk.staff import parse_statuses
 
         statuses = parse_statuses(s for raw in args.status for s in raw.replace("，", ",").split(","))
     found = svc.list_queue(staff, statuses, args.district, args.department, args.overdue, args.limit)
@@ -244,7 +244,7 @@ def cmd_supervise(svc: StaffService, staff: Staff, args: argparse.Namespace) -> 
 
 
 def cmd_digest(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
-    from bot.digest import format_digest
+    from bot.desk.digest import format_digest
 
     say(format_digest(svc.digest(staff, args.date)))
     return 0
@@ -252,7 +252,7 @@ def cmd_digest(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int
 
 def cmd_export(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int:
     """CSV in UTF-8 with BOM, so Excel shows the Chinese correctly."""
-    from bot.digest import export_csv
+    from bot.desk.digest import export_csv
 
     found = svc.export(staff, args.start, args.end)
     if args.out == "-":
@@ -273,7 +273,7 @@ READ_ONLY: frozenset[Command] = frozenset({cmd_list, cmd_show, cmd_digest})  # r
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Who acts, then the command; a refused action prints its reason and exits 1."""
-    from bot.staff import Staff
+    from bot.desk.staff import Staff
 
     name = (args.staff or os.environ.get("STAFF_NAME") or "").strip()
     if not name and args.ticket_func not in READ_ONLY:

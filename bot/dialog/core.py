@@ -12,16 +12,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from bot.answer_text import format_answer
+from bot.answering.answer_text import format_answer
+from bot.answering.intake import GREETING_RE, SMALLTALK_RE, bare, is_junk, join_questions, split_questions
+from bot.answering.kb import KnowledgeBase
+from bot.answering.matcher import Matcher
+from bot.answering.text import fold
 from bot.config import TZ
-from bot.flood import FloodLimit
-from bot.intake import GREETING_RE, SMALLTALK_RE, bare, is_junk, join_questions, split_questions
-from bot.kb import KnowledgeBase
-from bot.matcher import Matcher
-from bot.models import DISTRICTS, Candidate, FaqEntry, Incoming, Match, Option, Outcome, Outgoing, Ticket
-from bot.store.base import Exchange, NewTicket, Store, UserState
-from bot.text import fold
-from bot.tickets import (
+from bot.desk.tickets import (
     ACTIVE,
     SATISFACTION,
     Change,
@@ -31,7 +28,10 @@ from bot.tickets import (
     TicketPolicy,
     format_due,
 )
-from bot.tickets import rate as rate_change
+from bot.desk.tickets import rate as rate_change
+from bot.dialog.flood import FloodLimit
+from bot.models import DISTRICTS, Candidate, FaqEntry, Incoming, Match, Option, Outcome, Outgoing, Ticket
+from bot.store.base import Exchange, NewTicket, Store, UserState
 
 logger = logging.getLogger(__name__)
 

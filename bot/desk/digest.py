@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot.config import TZ
+from bot.desk.neutralize import csv_row
+from bot.desk.tickets import ACTION_NAMES, RATING_EVENTS, closed_tickets, is_overdue
 from bot.models import Ticket
-from bot.neutralize import csv_row
 from bot.store.queue import Filter, TicketQueue
-from bot.tickets import ACTION_NAMES, RATING_EVENTS, closed_tickets, is_overdue
 
 ANSWERED_ACTIONS = (ACTION_NAMES["answer"],)
 

@@ -12,7 +12,7 @@ Errors (all `TicketError`, a `ValueError` whose message is the Chinese sentence 
      └── NotStaff            the caller is not configured as staff
 
 The clock: a ticket's due time counts only working time (office hours on Chinese working days, holidays and
-调休 make-up workdays from bot/workdays.py). It pauses while the ticket waits for the enterprise: answering
+调休 make-up workdays from bot/desk/workdays.py). It pauses while the ticket waits for the enterprise: answering
 sets `paused_at`; reopening moves `due_at` later by the working time spent waiting. 已答复 and 已办结 tickets are
 never overdue.
 """
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.config import TZ
+from bot.desk.workdays import WorkCalendar
 from bot.models import Address, FaqEntry, Option, Outgoing, Ticket, TicketStatus
-from bot.workdays import WorkCalendar
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def check(ticket: Ticket, action: str) -> TicketStatus:
 
 @dataclass(frozen=True)
 class WorkClock:
-    """Office hours on Chinese working days (bot/workdays.py), in Asia/Shanghai."""
+    """Office hours on Chinese working days (bot/desk/workdays.py), in Asia/Shanghai."""
 
     start: dt.time = dt.time(9, 0)
     end: dt.time = dt.time(17, 0)

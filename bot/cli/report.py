@@ -12,8 +12,8 @@ from bot.config import Settings
 
 def _context(settings: Settings) -> tuple[Any, Any, Any]:
     """(engine, kb, matcher) on the configured database and FAQ."""
-    from bot.cli import build_matcher
-    from bot.kb import load
+    from bot.answering.kb import load
+    from bot.cli.main import build_matcher
     from bot.store import open_store
 
     kb = load(settings.faq_dir)

@@ -1,7 +1,7 @@
 """Mask personal data in what reports and staff views show: phone and ID numbers, e-mail, bank cards, names.
 
 Reports leave the bot (sent to a staff chat, opened in spreadsheets), so every example question and every
-drafted answer goes through `mask()`; staff lists, cards and exports too (`bot/privacy.py`). It lives outside
+drafted answer goes through `mask()`; staff lists, cards and exports too (`bot/desk/privacy.py`). It lives outside
 `bot/reports` so the desk's commands do not import the report machinery (and SQLAlchemy) to mask a line.
 `strip()` removes the same spans entirely, so clustering is not driven by a phone number two questions share.
 """

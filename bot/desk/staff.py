@@ -13,16 +13,16 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from bot import tickets as rules
-from bot.answer_text import format_answer
+from bot.answering.answer_text import format_answer
+from bot.answering.kb import KnowledgeBase
 from bot.config import TZ
-from bot.digest import Digest, build_digest, day_bounds
-from bot.kb import KnowledgeBase
+from bot.desk import tickets as rules
+from bot.desk.digest import Digest, build_digest, day_bounds
+from bot.desk.privacy import has_personal_data, masked, masked_turns
+from bot.desk.tickets import ACTIVE, Change, NotStaff, TicketError, TicketPolicy
 from bot.models import Address, Ticket, TicketStatus
-from bot.privacy import has_personal_data, masked, masked_turns
 from bot.store.base import NewTicket
 from bot.store.queue import Filter, TicketEvent, TicketQueue
-from bot.tickets import ACTIVE, Change, NotStaff, TicketError, TicketPolicy
 
 logger = logging.getLogger(__name__)
 _LEADING_NUMBER = re.compile(r"([A-Za-z]*\d{8}-\d+)[\s：:，,。；;]*")  # "FG20200321-0007，同一企业"

@@ -16,7 +16,7 @@ How a question is scored, and why:
 6. Out-of-scope exemplars (`faq/out-of-scope.yaml`) compete like entries; when one wins, we escalate.
 7. The intent guard: a question whose ask (解除, 录用, 年报, 申诉, 填报 … `faq/intents.yaml`) the best entry never
    covers is not answered by it, however many nouns they share.
-8. Where the lexical decision is not clear-cut, a sentence-embedding model (`bot/semantic.py`) is asked: its
+8. Where the lexical decision is not clear-cut, a sentence-embedding model (`bot/answering/semantic.py`) is asked: its
    similarity, standardised over the entries, is added to the lexical score, and the fused score decides answer,
    choices or ticket. A question the lexical stage answers with a clear lead never waits for the model.
 """
@@ -36,12 +36,12 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from bot.answering.kb import KnowledgeBase
+from bot.answering.segment import Segmenter
+from bot.answering.semantic import Embedder, SemanticIndex
+from bot.answering.text import Normalizer
 from bot.imports import submodule_alone
-from bot.kb import KnowledgeBase
 from bot.models import Candidate, Match, Outcome
-from bot.segment import Segmenter
-from bot.semantic import Embedder, SemanticIndex
-from bot.text import Normalizer
 
 logger = logging.getLogger(__name__)
 

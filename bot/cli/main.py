@@ -12,9 +12,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.answering.kb import KbError, KnowledgeBase, catalogue_ids, load
+from bot.answering.matcher import Matcher, Thresholds
 from bot.config import ROOT, ConfigError, Settings
-from bot.kb import KbError, KnowledgeBase, catalogue_ids, load
-from bot.matcher import Matcher, Thresholds
 from bot.models import DISTRICTS, Address, Incoming, Outcome
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 def build_matcher(settings: Settings, kb: KnowledgeBase, semantic: bool = True) -> Matcher:
     """The matcher; with the sentence-embedding model unless it is turned off, not wanted, or cannot load."""
-    from bot.semantic import load_embedder
+    from bot.answering.semantic import load_embedder
 
     embedder = load_embedder() if semantic and settings.semantic else None
     thresholds = Thresholds(answer=settings.answer_score, margin=settings.margin, suggest=settings.suggest_score)
@@ -31,14 +31,14 @@ def build_matcher(settings: Settings, kb: KnowledgeBase, semantic: bool = True) 
 
 def build_assistant(settings: Settings, kb: KnowledgeBase | None = None) -> Any:
     """The dialog core on the configured database, migrations applied."""
-    from bot.core import Assistant
+    from bot.dialog.core import Assistant
     from bot.store import open_store
 
     kb = kb or load(settings.faq_dir)
-    from bot.cli_tickets import build_policy
+    from bot.cli.tickets import build_policy
 
     store = open_store(settings.database_url, settings.ticket_prefix)
-    from bot.flood import FloodLimit
+    from bot.dialog.flood import FloodLimit
 
     return Assistant(
         kb,
@@ -98,7 +98,7 @@ def build_telegram(settings: Settings, assistant: Any, worker: int = 0, workers:
 
 def outbox_task(store: Any, senders: dict[str, Any]) -> ChannelTask:
     """Deliver queued staff answers through the running channels' senders."""
-    from bot.outbox import OutboxPump
+    from bot.desk.outbox import OutboxPump
     from bot.store.queue import TicketQueue
 
     pump = OutboxPump(TicketQueue(store), senders)
@@ -186,7 +186,7 @@ def supervise(settings: Settings) -> int:
 def serve(settings: Settings, worker: int = 0, workers: int = 1, parent: int | None = None) -> int:
     """Serve the configured channels together in this process; chat in the console when none is configured."""
     from bot.channels import console
-    from bot.cli_tickets import calendar_warning
+    from bot.cli.tickets import calendar_warning
 
     if warning := calendar_warning(settings):
         logger.warning("注意：%s", warning)
@@ -226,7 +226,7 @@ def serve(settings: Settings, worker: int = 0, workers: int = 1, parent: int | N
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     """One question through the dialog core, printed as the user would see it."""
-    from bot.render import as_text
+    from bot.dialog.render import as_text
 
     assistant = build_assistant(settings)
     incoming = Incoming(Address("cli", args.user), args.user, args.question, district=args.district)
@@ -300,7 +300,7 @@ def faq_report(settings: Settings, catalogue: Path | None) -> tuple[list[str], l
         infos.append(f"{len(unknown)} 个条目的截止日期未查到（回答中请用户向负责部门确认）: {', '.join(unknown)}")
     if weak:
         infos.append(f"{weak} 个问法未被直接回答（给出候选或转人工），可考虑调整")
-    from bot.cli_tickets import calendar_warning
+    from bot.cli.tickets import calendar_warning
 
     if warning := calendar_warning(settings):
         infos.append(warning)
@@ -345,13 +345,13 @@ def parser() -> argparse.ArgumentParser:
     check = faq_sub.add_parser("check", help="validate faq/ and report collisions, expiry, catalogue gaps")
     check.add_argument("--catalogue", help="topic catalogue (default: FAQ_CATALOGUE or ../shared/faq-topics.yaml)")
     check.set_defaults(func=cmd_faq_check)
-    from bot.cli_report import add_report_commands
+    from bot.cli.report import add_report_commands
 
     add_report_commands(sub, faq_sub)
     worker = sub.add_parser("worker", help="one of BOT_WORKERS serving processes (started by the supervisor)")
     worker.add_argument("index", type=int, help="0 … BOT_WORKERS-1; worker 0 also polls Telegram")
     worker.set_defaults(func=cmd_worker)
-    from bot.cli_tickets import register as register_tickets
+    from bot.cli.tickets import register as register_tickets
 
     register_tickets(sub)
     ap.set_defaults(func=cmd_run)

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.text import fold
+from bot.answering.text import fold
 
 # Greetings and politeness; the dialog core answers these itself ("您好" / "不客气").
 SMALLTALK_RE = re.compile(

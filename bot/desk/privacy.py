@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.mask import mask
+from bot.desk.mask import mask
 from bot.models import Ticket
 
 

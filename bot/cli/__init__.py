@@ -1,0 +1,1 @@
+"""The command line: serving, asking, the staff desk and the weekly report."""

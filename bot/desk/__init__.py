@@ -1,0 +1,1 @@
+"""The human desk: ticket rules, the staff service, the outbox, reminders and staff-facing text."""

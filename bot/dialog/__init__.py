@@ -1,0 +1,1 @@
+"""The channel-agnostic dialog core: a message in, replies out."""
