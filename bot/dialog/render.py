@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.dialog.core import numbered
+from bot.dialog.words import numbered
 from bot.models import Outgoing
 
 VOTE_HINT = "这条答复对您有帮助吗？回复“有帮助”或“没帮助”。"
