@@ -26,8 +26,6 @@ from __future__ import annotations
 import heapq
 import logging
 import math
-import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -36,16 +34,16 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from bot.answering.decision import OOS_PREFIX, Thresholds, decide
 from bot.answering.kb import KnowledgeBase
 from bot.answering.segment import Segmenter
 from bot.answering.semantic import Embedder, SemanticIndex
 from bot.answering.text import Normalizer
-from bot.imports import submodule_alone
+from bot.answering.typos import TypoRepair
 from bot.models import Candidate, Match, Outcome
 
 logger = logging.getLogger(__name__)
 
-OOS_PREFIX = "oos:"
 STOPWORDS = frozenset(
     " ".join(
         (
@@ -59,40 +57,6 @@ STOPWORDS = frozenset(
         )
     ).split()
 )
-_LATIN_RUN_RE = re.compile(r"[a-z]+(?: [a-z]+)*")
-_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
-_PINYIN_CACHE: dict[str, str] = {}
-
-
-def _char_pinyin(ch: str) -> str:
-    """The first reading of a character, toneless (社 → she); unknown characters stand for themselves."""
-    py = _PINYIN_CACHE.get(ch)
-    if py is None:
-        # The character table alone (0.1 s, only when a question needs it): `import pypinyin` would also load
-        # its phrase table, 0.4 s and 50 MiB that typo repair never reads.
-        table = submodule_alone("pypinyin", "pinyin_dict").pinyin_dict
-        reading = table.get(ord(ch), ch).split(",")[0]
-        py = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
-        py = py.replace("ü", "v")
-        _PINYIN_CACHE[ch] = py
-    return py
-
-
-def _greedy_replace(items: list[str], lookup: Callable[[list[str]], str | None], min_size: int) -> list[str]:
-    """Left to right, replace the longest window (4 items at most) that `lookup` knows; keep other items."""
-    out: list[str] = []
-    i = 0
-    while i < len(items):
-        for size in range(min(4, len(items) - i), min_size - 1, -1):
-            word = lookup(items[i : i + size])
-            if word is not None:
-                out.append(word)
-                i += size
-                break
-        else:
-            out.append(items[i])
-            i += 1
-    return out
 
 
 def _run_starts(sorted_ids: np.ndarray) -> np.ndarray:
@@ -101,21 +65,6 @@ def _run_starts(sorted_ids: np.ndarray) -> np.ndarray:
     change[0] = True
     np.not_equal(sorted_ids[1:], sorted_ids[:-1], out=change[1:])
     return np.flatnonzero(change)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Decision thresholds; the semantic ones were chosen by `bench/match_quality.py --tune` (cross-validated)."""
-
-    answer: float = 46.0  # lexical score (0–100) an answer needs
-    margin: float = 7.0  # … and its lead over the runner-up
-    suggest: float = 30.0  # lexical score a suggestion needs
-    sure: float = 70.0  # a lexical answer this strong (and with `sure_margin`) does not consult the model
-    sure_margin: float = 7.0
-    alpha: float = 0.5  # weight of the model's standardised similarity against the lexical score
-    fused_answer: float = 0.9  # fused score an answer needs (lexical/100 + alpha · z/10)
-    fused_margin: float = 0.15  # … and its lead over the runner-up
-    fused_suggest: float = 0.2  # fused score from which suggestions are offered
 
 
 @dataclass(frozen=True)
@@ -216,8 +165,7 @@ class Matcher:
         self._postings = {t: self._posting(t, pis) for t, pis in by_token.items()}
         self._entries_with = self._inverted(vocab)
         self._answers_with = self._inverted(answer_vocab)
-        self._by_pinyin: dict[tuple[str, ...], str] | None = None  # built on first need: most questions never need it
-        self._by_joined_pinyin: dict[str, str] = {}
+        self.typos = TypoRepair(self._segmenter, self.normalize.synonyms, self._idf)
         logger.info(
             "matcher index: %d entries, %d phrasings, %d tokens", len(kb.entries), len(self._phrasings), len(self._idf)
         )
@@ -273,27 +221,7 @@ class Matcher:
 
     def warm(self) -> None:
         """Build the lazily made tables now: a server calls this at start so its first user does not wait ~0.4 s."""
-        self._pinyin_maps()
-        _char_pinyin("社")  # imports pypinyin's character table
-
-    def _pinyin_maps(self) -> dict[tuple[str, ...], str]:
-        """Pinyin → word for the FAQ's own words and synonym variants (for typos and pinyin input)."""
-        if self._by_pinyin is None:
-            words: dict[str, str] = {}
-            for variant, canonical in self.normalize.synonyms.items():
-                words.setdefault(variant, canonical)
-            # A sound shared by several of our words is read as the one most entries use (减面 → 减免, not the
-            # 减勉 of one typo'd alternate), then as the more common word in general; ties by spelling.
-            freq = self._segmenter.freq
-            for token in sorted(self._idf, key=lambda t: (self._idf[t], -freq.get(t, 0), t)):
-                words.setdefault(token, token)
-            by_pinyin: dict[tuple[str, ...], str] = {}
-            for word, target in words.items():
-                if len(word) >= 2 and all(_CJK_RE.match(c) for c in word):
-                    by_pinyin.setdefault(tuple(_char_pinyin(c) for c in word), target)
-            self._by_joined_pinyin = {"".join(k): v for k, v in by_pinyin.items()}
-            self._by_pinyin = by_pinyin
-        return self._by_pinyin
+        self.typos.warm()
 
     def _tokens(self, norm: str) -> list[str]:
         return self._expand(self._segmenter.lcut(norm))
@@ -314,49 +242,6 @@ class Matcher:
 
     # ---- query -------------------------------------------------------------------------------------------
 
-    def _unknown(self, word: str) -> bool:
-        """A segment that is no word of ours nor of the dictionary: a lone character or one jieba made up."""
-        if word in self._idf or not _CJK_RE.match(word):
-            return False
-        return len(word) == 1 or (not self._segmenter.freq.get(word) and all(_CJK_RE.match(c) for c in word))
-
-    def _segment(self, norm: str) -> tuple[str, list[str]]:
-        """Segment, repairing misspelt or pinyin-typed domain words by the FAQ's own spelling first.
-
-        Only runs of unknown segments are looked at (社宝 → shebao → 社保), so real words, and pairs that
-        straddle two words, are never changed; the text is segmented again only when something was repaired.
-        """
-        if _LATIN_RUN_RE.search(norm):
-            self._pinyin_maps()
-            norm = _LATIN_RUN_RE.sub(self._repair_latin, norm)
-        words = self._segmenter.lcut(norm)
-        out: list[str] = []
-        run: list[str] = []
-        changed = False
-        for word in [*words, ""]:
-            if word and self._unknown(word):
-                run.append(word)
-                continue
-            joined = "".join(run)
-            if len(joined) >= 2:
-                repaired = self._repair_run(joined)
-                changed |= repaired != joined
-                joined = repaired
-            out += [joined, word]
-            run = []
-        if not changed:
-            return norm, words
-        norm = "".join(out)
-        return norm, self._segmenter.lcut(norm)
-
-    def _repair_run(self, chars: str) -> str:
-        by_pinyin = self._pinyin_maps()
-        return "".join(_greedy_replace(list(chars), lambda w: by_pinyin.get(tuple(map(_char_pinyin, w))), 2))
-
-    def _repair_latin(self, m: re.Match[str]) -> str:
-        """Pinyin typed in Latin letters, possibly spaced (yanchi fugong), becomes the FAQ's word."""
-        return " ".join(_greedy_replace(m.group(0).split(), lambda w: self._by_joined_pinyin.get("".join(w)), 1))
-
     def _unknown_token_weight(self, token: str) -> float:
         """A word the FAQ never uses: a rare one (挂失) weighs like the FAQ's rarest, a common one (向) little."""
         general = math.log(self._segmenter.total / (self._segmenter.freq.get(token, 0) + 1))
@@ -364,7 +249,7 @@ class Matcher:
 
     def analyse(self, text: str, cleaned: bool = False) -> tuple[str, dict[str, float]]:
         """The normalized question and its weighted content tokens (exposed for reports and debugging)."""
-        norm, words = self._segment(self.normalize.synonymize(text) if cleaned else self.normalize(text))
+        norm, words = self.typos.segment(self.normalize.synonymize(text) if cleaned else self.normalize(text))
         weights: dict[str, float] = {}
         for t in self._expand(words):
             w = self._idf.get(t)
@@ -510,50 +395,5 @@ class Matcher:
         tokens: frozenset[str],
         similarities: Callable[[], dict[str, float]] | None,
     ) -> Match:
-        """Answer, suggest or escalate, from the lexical ranking and (only when needed) the model's similarities."""
-        th = self.thresholds
-        in_scope = [(i, s) for i, s in ranked if not i.startswith(OOS_PREFIX)]
-        best_id, best = in_scope[0] if in_scope else ("", 0.0)
-        runner_up = in_scope[1][1] if len(in_scope) > 1 else 0.0
-        oos = next((s for i, s in ranked if i.startswith(OOS_PREFIX)), 0.0)
-        lexical_oos = oos >= best and oos >= th.suggest
-        covered = bool(best_id) and not self.uncovered_intent(best_id, tokens)
-        lexical_answer = best >= th.answer and best - runner_up >= th.margin and covered and not lexical_oos
-        lexical = [Candidate(i, round(s, 1)) for i, s in in_scope[:3] if s >= th.suggest * 0.75]
-        if lexical_answer and (similarities is None or (best >= th.sure and best - runner_up >= th.sure_margin)):
-            return Match(Outcome.ANSWER, tuple(lexical), reason="score")
-        if similarities is None:
-            return self._without_model(lexical, best, lexical_oos)
-        return self._fuse(dict(in_scope), oos, tokens, similarities())
-
-    def _fuse(self, lexical: dict[str, float], oos: float, tokens: frozenset[str], sims: dict[str, float]) -> Match:
-        """Rank by lexical score plus the model's similarity, standardised over the entries (how far above the
-        crowd the model puts an entry matters, not the raw cosine, which is 0.8–0.97 for almost anything)."""
-        th = self.thresholds
-        ids = [i for i in sims if not i.startswith(OOS_PREFIX)]
-        values = np.array([sims[i] for i in ids])
-        mean, spread = float(values.mean()), float(values.std()) or 1.0
-        fused = sorted(
-            ((i, lexical.get(i, 0.0) / 100.0 + th.alpha * (sims[i] - mean) / spread / 10.0) for i in ids),
-            key=lambda x: -x[1],
-        )
-        sem_oos = max((s for i, s in sims.items() if i.startswith(OOS_PREFIX)), default=mean)
-        fused_oos = oos / 100.0 + th.alpha * (sem_oos - mean) / spread / 10.0
-        (top, f1), (_, f2) = fused[0], fused[1] if len(fused) > 1 else ("", 0.0)
-        candidates = tuple(Candidate(i, round(lexical.get(i, 0.0), 1)) for i, _ in fused[:3])
-        if fused_oos >= f1:
-            return Match(Outcome.ESCALATE, candidates, reason="out-of-scope")
-        if f1 >= th.fused_answer and f1 - f2 >= th.fused_margin and not self.uncovered_intent(top, tokens):
-            return Match(Outcome.ANSWER, candidates, reason="semantic")
-        if f1 >= th.fused_suggest:
-            return Match(Outcome.SUGGEST, candidates, reason="uncertain")
-        return Match(Outcome.ESCALATE, candidates, reason="low-score")
-
-    def _without_model(self, lexical: list[Candidate], best: float, oos: bool) -> Match:
-        """No lexical answer and no model (not installed, could not load): choices, or a person."""
-        th = self.thresholds
-        if oos:
-            return Match(Outcome.ESCALATE, tuple(lexical), reason="out-of-scope")
-        if lexical and best >= th.suggest:
-            return Match(Outcome.SUGGEST, tuple(lexical), reason="uncertain")
-        return Match(Outcome.ESCALATE, tuple(lexical), reason="low-score")
+        """Answer, suggest or escalate (see `decision.decide`), with this index's intent coverage."""
+        return decide(ranked, similarities, self.thresholds, lambda entry_id: self.uncovered_intent(entry_id, tokens))
