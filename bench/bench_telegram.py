@@ -198,13 +198,14 @@ class CpuTimer:
 async def run(args: argparse.Namespace, base_url: str, database_url: str, fake_pid: int) -> dict[str, Any]:
     import aiohttp
 
+    from bot.app import App, checkpoint_task
     from bot.channels import default_threads
     from bot.channels.telegram import TelegramConfig, build_channel
-    from bot.cli.main import build_assistant, checkpoint_task
     from bot.config import Settings
 
     settings = Settings.from_env({"DATABASE_URL": database_url, "BOT_TODAY": "2020-03-21", "FLOOD_PER_MINUTE": "0"})
-    assistant = build_assistant(settings)
+    root = App(settings)
+    assistant = root.assistant
     handle, match = CpuTimer(), CpuTimer()
     assistant.matcher.match = match.wrap(assistant.matcher.match)
     assistant.handle = handle.wrap(assistant.handle)
@@ -214,7 +215,7 @@ async def run(args: argparse.Namespace, base_url: str, database_url: str, fake_p
     assistant.matcher.warm()  # as `run_bot.py` does before serving
     started = asyncio.Event()
     task = asyncio.create_task(channel.run(started))
-    checkpoints = checkpoint_task(assistant.store)  # as `run_bot.py` serves: SQLite checkpoints off the path
+    checkpoints = checkpoint_task(root.store)  # as `run_bot.py` serves: SQLite checkpoints off the path
     background = [task] + ([asyncio.create_task(checkpoints())] if checkpoints else [])
     await asyncio.wait_for(started.wait(), 30)
 

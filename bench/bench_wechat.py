@@ -67,14 +67,15 @@ def serve(port: int, database_url: str, ready: Any, pin: set[int] | None) -> Non
 
     from aiohttp import web
 
+    from bot.app import App, checkpoint_task
     from bot.channels import default_threads
     from bot.channels.wechat import WeChatConfig, WeChatEndpoint
-    from bot.cli.main import build_assistant, checkpoint_task
     from bot.config import Settings
     from bot.models import Address, Incoming, Outgoing
 
     settings = Settings.from_env({"DATABASE_URL": database_url, "BOT_TODAY": "2020-03-21", "FLOOD_PER_MINUTE": "0"})
-    assistant = build_assistant(settings)
+    root = App(settings)
+    assistant = root.assistant
     core_cpu = 0.0
 
     def handle(incoming: Incoming) -> list[Outgoing]:
@@ -109,7 +110,7 @@ def serve(port: int, database_url: str, ready: Any, pin: set[int] | None) -> Non
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
-        checkpoints = checkpoint_task(assistant.store)  # as `run_bot.py` serves: SQLite checkpoints off the path
+        checkpoints = checkpoint_task(root.store)  # as `run_bot.py` serves: SQLite checkpoints off the path
         ready.set()
         await (checkpoints() if checkpoints else asyncio.Event().wait())
 

@@ -10,10 +10,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
+
+from bot.clock import TZ
 
 ROOT = Path(__file__).resolve().parent.parent
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 class ConfigError(ValueError):
@@ -225,7 +225,7 @@ def _aes_key(raw: str | None) -> str | None:
 
 
 def _ticket_sla(raw: str) -> dict[str, float]:
-    from bot.desk.tickets import parse_sla
+    from bot.desk.policy import parse_sla
 
     try:
         return parse_sla(raw)
@@ -247,7 +247,7 @@ def _calendar_file(raw: str | None) -> Path | None:
 
 
 def _work_hours(raw: str) -> str:
-    from bot.desk.tickets import parse_hours
+    from bot.desk.policy import parse_hours
 
     try:
         parse_hours(raw)

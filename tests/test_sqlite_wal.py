@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.answering.kb import KnowledgeBase
 from bot.answering.matcher import Matcher
-from bot.cli.main import checkpoint_task
+from bot.app import checkpoint_task
 from bot.dialog.core import Assistant
 from bot.models import Address, Incoming
 from bot.store import open_store

@@ -7,21 +7,19 @@ import datetime as dt
 import pytest
 
 from bot.config import TZ, ConfigError, Settings
+from bot.desk.history import closed_tickets
+from bot.desk.policy import TicketPolicy, WorkClock, parse_sla
 from bot.desk.tickets import (
     SATISFACTION,
     TRANSITIONS,
     AlreadyClaimed,
     NotDelivered,
     TicketError,
-    TicketPolicy,
     TransitionError,
-    WorkClock,
     answer,
     check,
     claim,
-    closed_tickets,
     is_overdue,
-    parse_sla,
     rate,
     reopen,
 )

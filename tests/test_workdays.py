@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli import main as cli
 from bot.config import TZ, ConfigError, Settings
-from bot.desk.tickets import TicketPolicy, WorkClock
+from bot.desk.policy import TicketPolicy, WorkClock
 from bot.desk.workdays import CalendarError, WorkCalendar, load_calendar
 
 SPRING_2027 = """\

@@ -24,11 +24,11 @@ from telegram.ext import ContextTypes
 from bot.answering.kb import KnowledgeBase
 from bot.channels.telegram_cards import Card, CardStore
 from bot.channels.telegram_sender import split_text
-from bot.cli.tickets import detail_text, ticket_line
 from bot.config import TZ
 from bot.desk.digest import format_digest
 from bot.desk.privacy import masked
 from bot.desk.staff import Staff, StaffDirectory, StaffService
+from bot.desk.ticket_text import detail_text, ticket_line
 from bot.desk.tickets import TIERS, Change, TicketError, format_due
 from bot.models import Ticket, TicketStatus
 

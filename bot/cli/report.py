@@ -1,46 +1,38 @@
-"""The `report` and `faq suggest` commands; `cli.parser()` registers them with `add_report_commands`."""
+"""The `report` and `faq suggest` commands; `cli.main.parser()` registers them with `register`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bot.config import Settings
+from bot.app import App
+from bot.cli import Subcommands
 
-
-def _context(settings: Settings) -> tuple[Any, Any, Any]:
-    """(engine, kb, matcher) on the configured database and FAQ."""
-    from bot.answering.kb import load
-    from bot.cli.main import build_matcher
-    from bot.store import open_store
-
-    kb = load(settings.faq_dir)
-    return (
-        open_store(settings.database_url, settings.ticket_prefix).engine,
-        kb,
-        build_matcher(settings, kb, semantic=False),
-    )
+if TYPE_CHECKING:
+    from bot.reports.week import IsoWeek
 
 
-def _week(settings: Settings, label: str | None) -> Any:
-    from bot.reports import IsoWeek
+def _week(app: App, label: str | None) -> IsoWeek:
+    from bot.reports.week import IsoWeek
 
-    return IsoWeek.parse(label) if label else IsoWeek.last_before(settings.bot_today())
+    return IsoWeek.parse(label) if label else IsoWeek.last_before(app.settings.bot_today())
 
 
-def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_report(app: App, args: argparse.Namespace) -> int:
     """Build one week's report; print it, or write it into --out and print the summary."""
-    from bot.reports import WeekError, build_report, render
+    from bot.reports.build import build_report
+    from bot.reports.document import render
+    from bot.reports.week import WeekError
 
     try:
-        week = _week(settings, args.week)
+        week = _week(app, args.week)
     except WeekError as exc:
         print(exc, file=sys.stderr)
         return 2
-    engine, kb, matcher = _context(settings)
-    report = build_report(engine, kb, matcher, week, settings.bot_today())
+    src = app.report_source()
+    report = build_report(src.engine, src.kb, src.matcher, week, app.settings.bot_today())
     doc = render(report, args.format, max(args.top, 0))
     if args.out is None:
         sys.stdout.buffer.write(doc.data)
@@ -62,11 +54,13 @@ def _inside(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
 
-def cmd_faq_suggest(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_faq_suggest(app: App, args: argparse.Namespace) -> int:
     """Accepted clusters → YAML stubs on stdout or in a new file outside faq/."""
-    from bot.reports import WeekError, build_report
+    from bot.reports.build import build_report
     from bot.reports.suggest import SuggestError, parse_numbers, read_csv, select, stubs_yaml
+    from bot.reports.week import WeekError
 
+    settings = app.settings
     out = Path(args.out) if args.out else None
     if out is not None and _inside(out, settings.faq_dir):
         print(f"不会写入 FAQ 目录 {settings.faq_dir}：请输出到其他位置，核对后再人工并入。", file=sys.stderr)
@@ -81,9 +75,9 @@ def cmd_faq_suggest(settings: Settings, args: argparse.Namespace) -> int:
             if not args.clusters:
                 raise SuggestError("请指定 --clusters（配合 --week）或 --csv")
             numbers = parse_numbers(args.clusters)
-            week = _week(settings, args.week)
-            engine, kb, matcher = _context(settings)
-            report = build_report(engine, kb, matcher, week, settings.bot_today())
+            week = _week(app, args.week)
+            src = app.report_source()
+            report = build_report(src.engine, src.kb, src.matcher, week, settings.bot_today())
             proposals = select(week.label, report.clusters, numbers)
     except (SuggestError, WeekError) as exc:
         print(exc, file=sys.stderr)
@@ -102,7 +96,7 @@ def cmd_faq_suggest(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_report_commands(sub: Any, faq_sub: Any) -> None:
+def register(sub: Subcommands, faq_sub: Subcommands) -> None:
     """Register `report` on the top-level subparsers and `suggest` under `faq`."""
     report = sub.add_parser("report", help="weekly FAQ gap report (md, html or csv)")
     report.add_argument("--week", help="ISO week such as 2026-W47 (default: last week, Asia/Shanghai)")

@@ -1,8 +1,8 @@
 """`run_bot.py tickets …`: the staff desk on the command line (queue, workflow, hotline calls, digest, export).
 
-`register()` adds the subcommands to the main parser; each command builds its objects from the settings and
-prints Chinese text. A refused action (wrong status, already claimed, unknown number) prints the reason and
-exits with status 1.
+`register()` adds the subcommands to the main parser; each command gets the staff service from the `App` and
+prints Chinese text (tickets rendered by bot/desk/ticket_text.py). A refused action (wrong status, already
+claimed, unknown number) prints the reason and exits with status 1.
 """
 
 from __future__ import annotations
@@ -12,52 +12,20 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot.config import TZ, Settings
+from bot.app import App
+from bot.cli import Subcommands
 from bot.desk.neutralize import terminal
-from bot.desk.privacy import masked
+from bot.desk.policy import TIERS
+from bot.desk.ticket_text import detail_text, ticket_line
+from bot.desk.tickets import ACTIVE, TicketError, format_due
 from bot.models import DISTRICTS, Ticket, TicketStatus
 
 if TYPE_CHECKING:  # the staff service pulls in the database layer; `run_bot.py match` should not pay for it
-    from bot.desk.staff import Staff, StaffService, TicketDetail
-from bot.desk.tickets import ACTIVE, TIERS, TicketError, TicketPolicy, format_due, is_overdue, parse_hours
+    from bot.desk.staff import Staff, StaffService
 
 Command = Callable[["StaffService", "Staff", argparse.Namespace], int]
-
-
-def build_policy(settings: Settings) -> TicketPolicy:
-    """Per-tier limits on office hours of the working-day calendar (with the staff's holiday file, if any)."""
-    from bot.desk.workdays import load_calendar
-
-    clock = replace(parse_hours(settings.ticket_work_hours), calendar=load_calendar(settings.work_calendar_file))
-    return TicketPolicy(dict(settings.ticket_sla_days), clock)
-
-
-def calendar_warning(settings: Settings, today: dt.date | None = None) -> str | None:
-    """The warning for staff when a year in sight has no holiday data (due times there are estimates)."""
-    from bot.desk.workdays import load_calendar
-
-    return load_calendar(settings.work_calendar_file).warning(today or dt.datetime.now(TZ).date())
-
-
-def build_service(settings: Settings) -> StaffService:
-    """The staff service on the configured database (migrations applied) with the knowledge base."""
-    from bot.answering.kb import load
-    from bot.desk.staff import StaffDirectory, StaffService
-    from bot.store import open_store
-    from bot.store.queue import TicketQueue
-
-    store = open_store(settings.database_url, settings.ticket_prefix)
-    return StaffService(
-        TicketQueue(store),
-        build_policy(settings),
-        StaffDirectory(settings.staff_user_ids),
-        kb=load(settings.faq_dir),
-        today=settings.bot_today,
-        remind_window=dt.timedelta(hours=settings.ticket_remind_hours),
-    )
 
 
 # ---- output ---------------------------------------------------------------------------------------------
@@ -66,55 +34,6 @@ def build_service(settings: Settings) -> StaffService:
 def say(text: str, file: TextIO | None = None) -> None:
     """Print for staff: control characters an enterprise typed (terminal escapes) are removed first."""
     print(terminal(text), file=file)
-
-
-def _short(text: str, n: int = 30) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[:n] + "…"
-
-
-def ticket_line(t: Ticket, now: dt.datetime) -> str:
-    """One ticket in a list, personal data masked."""
-    t = masked(t)
-    due = f"时限 {format_due(t.due_at)}" if t.due_at else "无时限"
-    flags = ("｜超期" if is_overdue(t, now) else "") + ("｜需电话回访" if t.callback_needed else "")
-    return (
-        f"{t.number}｜{t.status.value}｜{t.tier}｜{t.department or '未分配'}｜{t.district or '未选区县'}｜"
-        f"{t.assignee or '未认领'}｜{due}{flags}｜{_short(t.question)}"
-    )
-
-
-def detail_text(d: TicketDetail, now: dt.datetime) -> str:
-    t = d.ticket
-    lines = [
-        f"工单号：{t.number}（{t.status.value}）",
-        f"创建：{t.created_at.astimezone(TZ):%Y-%m-%d %H:%M}｜渠道：{t.channel}｜区县：{t.district or '未选'}",
-        f"企业：{t.enterprise or '—'}｜联系方式：{t.contact or '—'}｜用户：{t.user_id}",
-        f"级别：{t.tier}｜承办部门：{t.department or '未分配'}｜承办人：{t.assignee or '未认领'}",
-        f"办理时限：{format_due(t.due_at) if t.due_at else '—'}"
-        + ("（已超期）" if is_overdue(t, now) else "")
-        + ("（等待企业评价，计时暂停）" if t.paused_at and t.status.value == "已答复" else ""),
-        f"问题：{t.question}",
-    ]
-    if t.candidates:
-        lines.append("机器匹配候选：" + "，".join(f"{c.id}({c.score:.0f})" for c in t.candidates))
-    if d.context:
-        lines.append("对话记录：")
-        lines += [
-            f"  {'企业' if turn.get('direction') == 'in' else '助手'}：{_short(turn.get('text', ''), 60)}"
-            for turn in d.context
-        ]
-    if t.answer:
-        lines.append(f"答复：{t.answer}")
-    if t.satisfaction:
-        lines.append(f"满意度：{t.satisfaction}")
-    if t.callback_needed:
-        lines.append("注意：答复未能送达，请电话回访")
-    lines.append("办理记录：")
-    for e in d.events:
-        detail = f"｜{e.detail}" if e.detail else ""
-        lines.append(f"  {e.at.astimezone(TZ):%m-%d %H:%M}｜{e.actor}｜{e.action}{detail}")
-    return "\n".join(lines)
 
 
 def _date(raw: str) -> dt.date:
@@ -271,17 +190,17 @@ def cmd_export(svc: StaffService, staff: Staff, args: argparse.Namespace) -> int
 READ_ONLY: frozenset[Command] = frozenset({cmd_list, cmd_show, cmd_digest})  # reading needs no name (masked)
 
 
-def run(settings: Settings, args: argparse.Namespace) -> int:
+def run(app: App, args: argparse.Namespace) -> int:
     """Who acts, then the command; a refused action prints its reason and exits 1."""
     from bot.desk.staff import Staff
 
-    name = (args.staff or os.environ.get("STAFF_NAME") or "").strip()
+    name = (getattr(args, "staff", None) or os.environ.get("STAFF_NAME") or "").strip()
     if not name and args.ticket_func not in READ_ONLY:
         say("请用 --staff 姓名 或环境变量 STAFF_NAME 指明办理人", file=sys.stderr)
         return 2
-    if warning := calendar_warning(settings):
+    if warning := app.calendar_warning():
         say(f"注意：{warning}", file=sys.stderr)
-    svc = build_service(settings)
+    svc = app.staff_service
     try:
         result: int = args.ticket_func(svc, Staff("cli", name), args)
         return result
@@ -289,19 +208,20 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         say(f"操作未完成：{exc}", file=sys.stderr)
         return 1
     finally:
-        svc.queue.store.engine.dispose()  # a one-shot command: no pooled connection outlives it
+        app.store.engine.dispose()  # a one-shot command: no pooled connection outlives it
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     """Add `tickets` and its subcommands to the main parser's subparsers."""
-    tickets = sub.add_parser("tickets", help="staff desk: ticket queue, answers, hotline calls, digest, export")
-    tickets.add_argument("--staff", help="who acts (default: env STAFF_NAME)")
+    who = argparse.ArgumentParser(add_help=False)  # --staff, before or after the subcommand
+    who.add_argument("--staff", default=argparse.SUPPRESS, help="who acts (default: env STAFF_NAME)")
+    help = "staff desk: ticket queue, answers, hotline calls, digest, export"
+    tickets = sub.add_parser("tickets", help=help, parents=[who])
     tsub = tickets.add_subparsers(dest="tickets_command", required=True)
 
     def add(name: str, func: Command, help: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = tsub.add_parser(name, help=help)
+        p: argparse.ArgumentParser = tsub.add_parser(name, help=help, parents=[who])
         p.set_defaults(func=run, ticket_func=func)
-        p.add_argument("--staff", default=argparse.SUPPRESS, help="who acts (default: env STAFF_NAME)")
         return p
 
     p = add("list", cmd_list, "the queue (default: tickets still being worked on)")

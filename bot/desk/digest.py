@@ -8,9 +8,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from bot.config import TZ
+from bot.clock import TZ
+from bot.desk.history import RATING_EVENTS, closed_tickets
 from bot.desk.neutralize import csv_row
-from bot.desk.tickets import ACTION_NAMES, RATING_EVENTS, closed_tickets, is_overdue
+from bot.desk.ticket_text import ticket_line
+from bot.desk.tickets import ACTION_NAMES, is_overdue
 from bot.models import Ticket
 from bot.store.queue import Filter, TicketQueue
 
@@ -28,6 +30,7 @@ class Digest:
     """One day's ticket work, as the daily report (日报) needs it."""
 
     day: dt.date
+    as_of: dt.datetime  # the day's end, or now for today: what "overdue" and "still open" are judged at
     new: list[Ticket] = field(default_factory=list)
     answered: list[Ticket] = field(default_factory=list)
     closed: list[Ticket] = field(default_factory=list)
@@ -42,7 +45,7 @@ def build_digest(queue: TicketQueue, day: dt.date, now: dt.datetime) -> Digest:
     """New and answered that day; overdue and still open as of the day's end (or now, for today)."""
     start, end = day_bounds(day)
     cutoff = min(end, now)
-    d = Digest(day)
+    d = Digest(day, cutoff)
     d.new = queue.find(Filter(statuses=None, created_from=start, created_to=end, limit=100_000))
     actions = queue.actions_between(start, end)
     answered: set[str] = set()
@@ -79,8 +82,7 @@ def format_digest(d: Digest) -> str:
             lines.append(f"  {dept}：新增 {c['新增']}，答复 {c['答复']}，在办 {c['在办']}，超期 {c['超期']}")
     if d.overdue:
         lines.append("超期工单：")
-        for t in d.overdue:
-            lines.append(f"  {t.number}｜{t.status.value}｜{t.department or '未分配'}｜{t.assignee or '未认领'}")
+        lines += [f"  {ticket_line(t, d.as_of)}" for t in d.overdue]
     if d.callbacks:
         lines.append("需电话回访（答复未能送达）：")
         lines += [f"  {t.number}｜{t.contact or t.chat_id}" for t in d.callbacks]

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 
-from bot.config import TZ
+from bot.clock import TZ
 from bot.desk.delivery import DeliveryError, Sender
 from bot.store.queue import OutboxItem, TicketQueue
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from bot.answering.answer_text import format_answer
 from bot.answering.kb import KnowledgeBase
-from bot.config import TZ
+from bot.clock import TZ
 from bot.desk import tickets as rules
 from bot.desk.digest import Digest, build_digest, day_bounds
+from bot.desk.policy import TicketPolicy
 from bot.desk.privacy import has_personal_data, masked, masked_turns
-from bot.desk.tickets import ACTIVE, Change, NotStaff, TicketError, TicketPolicy
+from bot.desk.tickets import ACTIVE, Change, NotStaff, TicketError
 from bot.models import Address, Ticket, TicketStatus
 from bot.store.base import NewTicket
 from bot.store.queue import Filter, TicketEvent, TicketQueue

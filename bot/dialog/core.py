@@ -17,6 +17,7 @@ from bot.answering.kb import KnowledgeBase
 from bot.answering.matcher import Matcher
 from bot.answering.text import fold
 from bot.config import TZ
+from bot.desk.ticket_text import enterprise_line
 from bot.desk.tickets import SATISFACTION, TicketPolicy
 from bot.dialog.flood import FloodLimit
 from bot.dialog.handover import PUSH_CHANNELS, Handover
@@ -221,10 +222,7 @@ class Assistant:
         if not tickets:
             return say(inc, "status", "您目前没有工单。需要人工帮助时请回复“转人工”。")
         lines = ["您的工单："]
-        for t in tickets:
-            when = t.created_at.astimezone(TZ).strftime("%m-%d %H:%M")
-            question = t.question if len(t.question) <= 30 else t.question[:30] + "…"
-            lines.append(f"· {t.number}｜{t.status.value}｜{when}｜{question}")
+        lines += [enterprise_line(t) for t in tickets]
         return say(inc, "status", "\n".join(lines))
 
     def _topics(self, inc: Incoming) -> Turn:

@@ -8,11 +8,11 @@ import time
 
 from sqlalchemy.engine import Engine
 
+import bot.reports.entries as entries
 from bot.answering.kb import KnowledgeBase
 from bot.answering.matcher import Matcher
 from bot.config import TZ
 from bot.desk.mask import mask
-from bot.reports import entries
 from bot.reports.data import load_week
 from bot.reports.gaps import GapFinder
 from bot.reports.model import StaffProposal, WeeklyReport

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from bot.reports import svg
 from bot.reports.fmt import (
     ANSWER_CHARS,
     CLIPPED_NOTE,
@@ -21,6 +20,7 @@ from bot.reports.fmt import (
     ticket_rows,
 )
 from bot.reports.model import OUTCOME_NAMES, Cluster, WeeklyReport
+from bot.reports.svg import horizontal_bars, share_bars, stacked_columns
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:980px;margin:24px auto;padding:0 16px;
@@ -65,12 +65,10 @@ def _volume(r: WeeklyReport) -> str:
             "<h2>一、咨询量</h2><ul>",
             *(f"<li>{i}</li>" for i in items),
             "</ul>",
-            _figure("每日问题量", svg.stacked_columns("每日问题量", [(day(d), c) for d, c in v.by_day], OUTCOME_NAMES)),
+            _figure("每日问题量", stacked_columns("每日问题量", [(day(d), c) for d, c in v.by_day], OUTCOME_NAMES)),
             _figure(
                 "答复方式占比",
-                svg.share_bars(
-                    "答复方式占比", [("本周", v.by_outcome), ("上周", v.previous_by_outcome)], OUTCOME_NAMES
-                ),
+                share_bars("答复方式占比", [("本周", v.by_outcome), ("上周", v.previous_by_outcome)], OUTCOME_NAMES),
             ),
             "<h3>按渠道</h3>",
             _table(["渠道", "问题数", "占比"], ((channel(c), n, pct(n / total)) for c, n in v.by_channel.items())),
@@ -105,7 +103,7 @@ def _gaps(r: WeeklyReport, top: int) -> str:
     parts.append(
         _figure(
             "缺口问题 Top 10",
-            svg.horizontal_bars("缺口问题 Top 10", [(c.draft_question, c.size) for c in r.clusters[:10]]),
+            horizontal_bars("缺口问题 Top 10", [(c.draft_question, c.size) for c in r.clusters[:10]]),
         )
     )
     if not r.clusters:

@@ -1,6 +1,6 @@
 """Ticket figures for the week's tickets: opened, answered, closed, overdue, time to first answer, satisfaction.
 
-Closed means what the daily digest means by it: `bot.desk.tickets.closed_tickets` over the tickets' history.
+Closed means what the daily digest means by it: `bot.desk.history.closed_tickets` over the tickets' history.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import datetime as dt
 import statistics
 from collections import Counter, defaultdict
 
-from bot.desk.tickets import ACTION_NAMES, closed_tickets
+from bot.desk.history import closed_tickets
+from bot.desk.tickets import ACTION_NAMES
 from bot.models import TicketStatus
 from bot.reports.data import EventRow, TicketRow, WeekData
 from bot.reports.model import TicketGroup, TicketStats

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.config import TZ
+from bot.clock import TZ
 from bot.reports.data import QUESTION_OUTCOMES, WeekData
 from bot.reports.model import Volume
 

@@ -1,0 +1,233 @@
+"""The composition root: the one place where settings become objects and objects are wired together.
+
+The CLI commands, the channel entry points and the benches ask an `App` for what they need instead of building it.
+Everything is built on first use and kept: `run_bot.py match` touches only the knowledge base and the matcher, so
+it never imports the database layer, and `ask` builds no channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from bot.clock import TZ
+from bot.config import ConfigError, Settings
+
+if TYPE_CHECKING:  # each of these imports a layer only some commands need
+    from sqlalchemy.engine import Engine
+
+    from bot.answering.kb import KnowledgeBase
+    from bot.answering.matcher import Matcher
+    from bot.desk.delivery import Sender
+    from bot.desk.policy import TicketPolicy
+    from bot.desk.staff import StaffService
+    from bot.dialog.core import Assistant
+    from bot.store import SqlStore
+
+logger = logging.getLogger(__name__)
+
+ChannelTask = Callable[[], Awaitable[None]]  # one long-running part of a serving process (a channel, the outbox …)
+
+
+@dataclass(frozen=True)
+class ReportSource:
+    """What the weekly report reads: the database, the knowledge base and a lexical matcher."""
+
+    engine: Engine
+    kb: KnowledgeBase
+    matcher: Matcher
+
+
+@dataclass
+class Serving:
+    """The parts a serving process runs together, and the senders that can push to each chat channel."""
+
+    tasks: list[ChannelTask] = field(default_factory=list)
+    senders: dict[str, Sender] = field(default_factory=dict)
+
+
+class App:
+    """Settings → knowledge base, matcher, store, dialog core, staff desk, channels; each built once, when asked."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._matchers: dict[bool, Matcher] = {}
+
+    @classmethod
+    def from_env(cls) -> App:
+        """The app on the environment's settings (and `.env`); ConfigError names a bad variable."""
+        return cls(Settings.from_env())
+
+    # ---- answering -------------------------------------------------------------------------------------------
+
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        from bot.answering.kb import load
+
+        return load(self.settings.faq_dir)
+
+    def matcher(self, semantic: bool = True) -> Matcher:
+        """The matcher; with the sentence-embedding model unless it is turned off, not wanted, or cannot load."""
+        semantic = semantic and self.settings.semantic
+        if semantic not in self._matchers:
+            from bot.answering.matcher import Matcher, Thresholds
+            from bot.answering.semantic import load_embedder
+
+            s = self.settings
+            thresholds = Thresholds(answer=s.answer_score, margin=s.margin, suggest=s.suggest_score)
+            embedder = load_embedder() if semantic else None
+            self._matchers[semantic] = Matcher(self.kb, thresholds, embedder=embedder, cache_dir=s.embed_cache_dir)
+        return self._matchers[semantic]
+
+    # ---- storage and the desk --------------------------------------------------------------------------------
+
+    @cached_property
+    def store(self) -> SqlStore:
+        """The configured database, migrations applied."""
+        from bot.store import open_store
+
+        return open_store(self.settings.database_url, self.settings.ticket_prefix)
+
+    @cached_property
+    def policy(self) -> TicketPolicy:
+        """Per-tier limits on office hours of the working-day calendar (with the staff's holiday file, if any)."""
+        from bot.desk.policy import TicketPolicy, parse_hours
+        from bot.desk.workdays import load_calendar
+
+        office = parse_hours(self.settings.ticket_work_hours)
+        clock = replace(office, calendar=load_calendar(self.settings.work_calendar_file))
+        return TicketPolicy(dict(self.settings.ticket_sla_days), clock)
+
+    def calendar_warning(self, today: dt.date | None = None) -> str | None:
+        """The warning for staff when a year in sight has no holiday data (due times there are estimates)."""
+        from bot.desk.workdays import load_calendar
+
+        return load_calendar(self.settings.work_calendar_file).warning(today or dt.datetime.now(TZ).date())
+
+    @cached_property
+    def assistant(self) -> Assistant:
+        """The dialog core on the configured database."""
+        from bot.dialog.core import Assistant
+        from bot.dialog.flood import FloodLimit
+
+        kb = self.kb
+        store = self.store
+        return Assistant(
+            kb,
+            self.matcher(),
+            store,
+            today=self.settings.bot_today,
+            policy=self.policy,
+            flood=FloodLimit(store, self.settings.flood_per_minute),
+        )
+
+    @cached_property
+    def staff_service(self) -> StaffService:
+        """The staff desk of the CLI: staff are STAFF_USER_IDS (anyone with database access when it is empty)."""
+        from bot.desk.staff import StaffDirectory, StaffService
+        from bot.store.queue import TicketQueue
+
+        kb = self.kb
+        return StaffService(
+            TicketQueue(self.store),
+            self.policy,
+            StaffDirectory(self.settings.staff_user_ids),
+            kb=kb,
+            today=self.settings.bot_today,
+            remind_window=dt.timedelta(hours=self.settings.ticket_remind_hours),
+        )
+
+    def report_source(self) -> ReportSource:
+        """The weekly report's inputs; its matcher is lexical (clustering needs no sentence model)."""
+        return ReportSource(self.store.engine, self.kb, self.matcher(semantic=False))
+
+    # ---- serving ---------------------------------------------------------------------------------------------
+
+    def wechat(self, shared_port: bool = False) -> tuple[ChannelTask, Sender | None]:
+        """The WeChat endpoint and, with an AppSecret, its customer-service `Sender` (else None).
+
+        `shared_port`: several workers listen on the same port (SO_REUSEPORT; the kernel spreads connections).
+        """
+        from bot.channels import wechat
+        from bot.channels.wechat_api import WeChatApi
+        from bot.channels.wechat_sender import WeChatSender
+        from bot.channels.wechat_window import WindowStore
+
+        config = replace(wechat.config_from(self.settings), reuse_port=shared_port)
+        if config.aes_key and not config.app_id:
+            raise ConfigError("WECHAT_AES_KEY is set: WECHAT_APP_ID is needed to decrypt messages")
+        assistant = self.assistant
+        sender = None
+        if config.app_id and config.app_secret:
+            api = WeChatApi(config.app_id, config.app_secret, config.api_base_url)
+            sender = WeChatSender(api, WindowStore(self.store.engine))
+        else:
+            logger.warning("WECHAT_APP_ID/WECHAT_APP_SECRET not set: staff answers cannot reach WeChat users")
+        endpoint = wechat.WeChatEndpoint(config, assistant.handle, self.store, sender)
+        return (lambda: wechat.serve(config, endpoint)), sender
+
+    def telegram(self, worker: int = 0, workers: int = 1) -> tuple[ChannelTask, Sender]:
+        """The Telegram bot (enterprise chats and the staff group) and its `Sender` for staff answers.
+
+        As worker `worker` of `workers`: worker 0 polls (or registers the webhook) and runs the staff group's
+        schedule; with polling, every worker answers its share of the updates from the database queue.
+        """
+        from bot.channels import telegram
+
+        config = replace(telegram.config_from(self.settings), worker=worker, workers=workers)
+        channel = telegram.build_channel(config, self.assistant, self.settings)
+        return channel.run, channel.sender
+
+    def outbox(self, senders: Mapping[str, Sender]) -> ChannelTask:
+        """Deliver queued staff answers through the running channels' senders."""
+        from bot.desk.outbox import OutboxPump
+        from bot.store.queue import TicketQueue
+
+        pump = OutboxPump(TicketQueue(self.store), senders)
+        return lambda: pump.run(asyncio.Event())
+
+    def serving(self, worker: int = 0, workers: int = 1) -> Serving:
+        """The configured channels with the outbox and checkpoints beside them; no task: no channel configured.
+
+        ConfigError when a channel's settings do not fit together.
+        """
+        out = Serving()
+        if self.settings.wechat_token:
+            task, wechat_sender = self.wechat(shared_port=workers > 1)
+            out.tasks.append(task)
+            if wechat_sender is not None:
+                out.senders[wechat_sender.channel] = wechat_sender
+        if self.settings.telegram_token:
+            task, telegram_sender = self.telegram(worker, workers)
+            out.tasks.append(task)
+            out.senders[telegram_sender.channel] = telegram_sender
+        if out.senders:
+            out.tasks.append(self.outbox(out.senders))
+        if out.tasks and (checkpoints := checkpoint_task(self.store)) is not None:
+            out.tasks.append(checkpoints)
+        return out
+
+
+def checkpoint_task(store: SqlStore, every: float = 1.0) -> ChannelTask | None:
+    """SQLite's log checkpoints in a background thread instead of inside a message's commit (None: PostgreSQL)."""
+    if not store.take_over_checkpoints():
+        return None
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await loop.run_in_executor(None, store.checkpoint)
+                except Exception:  # a busy or failing checkpoint is retried on the next round
+                    logger.exception("SQLite checkpoint failed")
+        finally:
+            store.checkpoint()
+
+    return run
