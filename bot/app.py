@@ -153,12 +153,18 @@ class App:
 
         `shared_port`: several workers listen on the same port (SO_REUSEPORT; the kernel spreads connections).
         """
-        from bot.channels import wechat
+        from bot.channels import default_threads, wechat
         from bot.channels.wechat_api import WeChatApi
         from bot.channels.wechat_sender import WeChatSender
         from bot.channels.wechat_window import WindowStore
 
-        config = replace(wechat.config_from(self.settings), reuse_port=shared_port)
+        s = self.settings
+        config = replace(
+            s.section("wechat_", wechat.WeChatConfig),
+            threads=s.wechat_threads or default_threads(s.database_url),
+            loop_to_itself=not s.telegram_token,  # Telegram, served alongside, must never wait on a WeChat answer
+            reuse_port=shared_port,
+        )
         if config.aes_key and not config.app_id:
             raise ConfigError("WECHAT_AES_KEY is set: WECHAT_APP_ID is needed to decrypt messages")
         assistant = self.assistant
@@ -177,9 +183,16 @@ class App:
         As worker `worker` of `workers`: worker 0 polls (or registers the webhook) and runs the staff group's
         schedule; with polling, every worker answers its share of the updates from the database queue.
         """
-        from bot.channels import telegram
+        from bot.channels import default_threads, telegram
 
-        config = replace(telegram.config_from(self.settings), worker=worker, workers=workers)
+        s = self.settings
+        config = replace(
+            s.section("telegram_", telegram.TelegramConfig),
+            staff_user_ids=s.telegram_staff_user_ids | s.staff_user_ids,  # STAFF_USER_IDS are Telegram staff too
+            threads=s.telegram_threads or default_threads(s.database_url),
+            worker=worker,
+            workers=workers,
+        )
         channel = telegram.build_channel(config, self.assistant, self.settings)
         return channel.run, channel.sender
 

@@ -1,176 +1,71 @@
-"""Settings, read once from the environment (and an optional `.env`) in `cli.main()`.
+"""Settings, read once from the environment (and an optional `.env`) when `bot.app.App` is built.
 
-Every field documents its variable; the README's configuration table lists the same names.
+Each setting is declared once, as a field of `Settings`: its name, its variable, its default and how the variable
+is read. The README's configuration table lists the same variables; channel configs are slices of these fields
+(`section`), not copies.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TypeVar
 
 from bot.clock import TZ
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+C = TypeVar("C")
+Parse = Callable[[str, str], T]  # (variable name, its non-empty value) → the setting; ConfigError names the variable
 
 
 class ConfigError(ValueError):
     """A setting has a value we cannot use; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    # DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test — SQLAlchemy URL; default: SQLite file in the working dir.
-    database_url: str = "sqlite:///fugong-bot.db"
-    # FAQ_DIR=/srv/faq — the knowledge base folder.
-    faq_dir: Path = ROOT / "faq"
-    # BOT_TODAY=2020-03-21 — the date the bot judges policy validity by; default: today in Asia/Shanghai.
-    today: dt.date | None = None
-    # MATCH_ANSWER_SCORE=46 — lowest score (0–100) that may be answered directly.
-    answer_score: float = 46.0
-    # MATCH_MARGIN=7 — how far the best entry must lead the runner-up to be answered directly.
-    margin: float = 7.0
-    # MATCH_SUGGEST_SCORE=30 — lowest score offered as a suggestion; below it the question is escalated.
-    suggest_score: float = 30.0
-    # MATCH_SEMANTIC=off — turn the sentence-embedding model off (lexical matching only); default on.
-    semantic: bool = True
-    # EMBED_CACHE_DIR=/var/cache/fugong-bot — where FAQ phrasing vectors are cached; default ~/.cache/fugong-bot.
-    embed_cache_dir: Path | None = None
-    # TICKET_PREFIX=FG — prefix of ticket numbers such as FG20200321-0007.
-    ticket_prefix: str = "FG"
-    # LOG_LEVEL=INFO
-    log_level: str = "WARNING"
-    # BOT_WORKERS=4 — serving processes on this machine, all on one PostgreSQL (a supervisor restarts any that
-    # dies); the SQLite default stays one process. Typically one per free core.
-    workers: int = 1
-    # STAFF_USER_IDS=12345,telegram:67890,张三 — who may use staff operations (bare ids or channel:id); when empty,
-    # only the CLI desk (local database access) is staff.
-    staff_user_ids: frozenset[str] = frozenset()
-    # TICKET_SLA_DAYS=常规=1,一般=3,专业=5 — per-tier time limit in Chinese working days (fractions allowed).
-    ticket_sla_days: Mapping[str, float] = field(default_factory=lambda: {"常规": 1.0, "一般": 3.0, "专业": 5.0})
-    # TICKET_WORK_HOURS=09:00-17:00 — office hours in Asia/Shanghai; a working day is this span on a workday.
-    ticket_work_hours: str = "09:00-17:00"
-    # WORK_CALENDAR_FILE=/srv/fugong/workdays-2027.yaml — a year's 放假 and 调休上班 days (YAML, see
-    # bot/desk/workdays.py) for years `chinesecalendar` does not cover yet; default: none.
-    work_calendar_file: Path | None = None
-    # TICKET_REMIND_HOURS=4 — 催办 lists active tickets due within this many hours.
-    ticket_remind_hours: float = 4.0
-    # FLOOD_PER_MINUTE=20 — messages one user may send per minute on any channel, counted in the database so the
-    # limit holds across workers and restarts; 0 = no limit. TELEGRAM_FLOOD_PER_MINUTE is read as an older name.
-    flood_per_minute: int = 20
-    # Channel settings, used when present (see README).
-    # TELEGRAM_BOT_TOKEN=123456:ABC… — from @BotFather; turns the Telegram channel on (see docs/telegram.md).
-    telegram_token: str | None = None
-    # TELEGRAM_API_BASE_URL=http://127.0.0.1:8081 — Bot API server root (self-hosted or a test fake).
-    telegram_api_base_url: str = "https://api.telegram.org"
-    # TELEGRAM_STAFF_CHAT_ID=-1001234567890 — the staff group: ticket cards, 督办, weekly report; members are staff.
-    telegram_staff_chat_id: int | None = None
-    # TELEGRAM_STAFF_USER_IDS=111,222 — Telegram user ids allowed to use staff commands anywhere.
-    telegram_staff_user_ids: frozenset[str] = frozenset()
-    # TELEGRAM_WEBHOOK_URL=https://bot.example.gov.cn/tg — webhook mode (default: long polling).
-    telegram_webhook_url: str | None = None
-    # TELEGRAM_WEBHOOK_LISTEN=0.0.0.0 / TELEGRAM_WEBHOOK_PORT=8443 — where the webhook server listens (behind a proxy).
-    telegram_webhook_listen: str = "127.0.0.1"
-    telegram_webhook_port: int = 8443
-    # TELEGRAM_WEBHOOK_SECRET=… — secret_token Telegram echoes in each webhook call; default: derived from the token.
-    telegram_webhook_secret: str | None = None
-    # TELEGRAM_CARD_INTERVAL=5 — seconds between checks for new tickets to post as staff-group cards.
-    telegram_card_interval: float = 5.0
-    # TELEGRAM_OVERDUE_INTERVAL=1800 — seconds between checks for overdue tickets (督办) in the staff group.
-    telegram_overdue_interval: float = 1800.0
-    # TELEGRAM_THREADS=1 — threads answering Telegram messages; 0 = 1 on SQLite (one writer anyway), 4 on PostgreSQL.
-    telegram_threads: int = 0
-    # WECHAT_TOKEN=… — the Token set in the Official Account's server config; turns the WeChat endpoint on.
-    wechat_token: str | None = None
-    # WECHAT_AES_KEY=… — the 43-character EncodingAESKey; needed for safe (encrypted) and compatible mode.
-    wechat_aes_key: str | None = None
-    # WECHAT_APP_ID=wx1234567890abcdef — the AppID (decryption check and access token).
-    wechat_app_id: str | None = None
-    # WECHAT_APP_SECRET=… — the AppSecret; without it answers can only be passive replies (no staff answers).
-    wechat_app_secret: str | None = None
-    # WECHAT_HOST=0.0.0.0 / WECHAT_PORT=8080 / WECHAT_PATH=/wechat — where the endpoint listens.
-    wechat_host: str = "127.0.0.1"
-    wechat_port: int = 8080
-    wechat_path: str = "/wechat"
-    # WECHAT_API_BASE_URL=https://api.weixin.qq.com — the API server (tests point it at a local fake).
-    wechat_api_base_url: str = "https://api.weixin.qq.com"
-    # WECHAT_THREADS=4 — threads answering WeChat messages; 0 = 1 on SQLite (one writer anyway), 4 on PostgreSQL.
-    wechat_threads: int = 0
+def setting(env: str, default: T, parse: Parse[T], *older: str) -> T:
+    """A field read from `env` (or an `older` name of it); unset or empty keeps `default`."""
+    return field(default=default, metadata={"env": (env, *older), "parse": parse})
 
-    def bot_today(self) -> dt.date:
-        return self.today or dt.datetime.now(TZ).date()
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
-        """Build settings from `env` (default: os.environ, after loading `.env` if one exists)."""
-        if env is None:
-            if dotenv is None:
-                dotenv = Path.cwd() / ".env"
-            if dotenv.is_file():
-                from dotenv import load_dotenv
+def setting_made(env: str, factory: Callable[[], T], parse: Parse[T]) -> T:
+    """A field like `setting` whose default is mutable, so each `Settings` gets its own from `factory`."""
+    return field(default_factory=factory, metadata={"env": (env,), "parse": parse})
 
-                load_dotenv(dotenv, override=False)
-            env = os.environ
-        defaults = cls()
 
-        def num(name: str, default: float) -> float:
-            raw = env.get(name)
-            if raw in (None, ""):
-                return default
-            try:
-                return float(raw)
-            except ValueError:
-                raise ConfigError(f"{name}={raw!r}: expected a number") from None
+def text(_name: str, raw: str) -> str:
+    return raw
 
-        today = None
-        if env.get("BOT_TODAY"):
-            try:
-                today = dt.date.fromisoformat(env["BOT_TODAY"])
-            except ValueError:
-                raise ConfigError(f"BOT_TODAY={env['BOT_TODAY']!r}: expected YYYY-MM-DD") from None
-        return cls(
-            database_url=env.get("DATABASE_URL") or defaults.database_url,
-            faq_dir=Path(env["FAQ_DIR"]) if env.get("FAQ_DIR") else defaults.faq_dir,
-            today=today,
-            answer_score=num("MATCH_ANSWER_SCORE", defaults.answer_score),
-            margin=num("MATCH_MARGIN", defaults.margin),
-            suggest_score=num("MATCH_SUGGEST_SCORE", defaults.suggest_score),
-            semantic=_switch("MATCH_SEMANTIC", env.get("MATCH_SEMANTIC") or "on"),
-            embed_cache_dir=Path(env["EMBED_CACHE_DIR"]) if env.get("EMBED_CACHE_DIR") else None,
-            ticket_prefix=env.get("TICKET_PREFIX") or defaults.ticket_prefix,
-            log_level=(env.get("LOG_LEVEL") or defaults.log_level).upper(),
-            workers=_workers(env.get("BOT_WORKERS") or ""),
-            staff_user_ids=frozenset(x.strip() for x in (env.get("STAFF_USER_IDS") or "").split(",") if x.strip()),
-            ticket_sla_days=_ticket_sla(env.get("TICKET_SLA_DAYS") or ""),
-            ticket_work_hours=_work_hours(env.get("TICKET_WORK_HOURS") or defaults.ticket_work_hours),
-            work_calendar_file=_calendar_file(env.get("WORK_CALENDAR_FILE") or None),
-            ticket_remind_hours=num("TICKET_REMIND_HOURS", defaults.ticket_remind_hours),
-            flood_per_minute=int(num("FLOOD_PER_MINUTE", num("TELEGRAM_FLOOD_PER_MINUTE", defaults.flood_per_minute))),
-            telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
-            telegram_api_base_url=(env.get("TELEGRAM_API_BASE_URL") or defaults.telegram_api_base_url).rstrip("/"),
-            telegram_staff_chat_id=_chat_id(env.get("TELEGRAM_STAFF_CHAT_ID") or None),
-            telegram_staff_user_ids=frozenset(
-                x.strip() for x in (env.get("TELEGRAM_STAFF_USER_IDS") or "").split(",") if x.strip()
-            ),
-            telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
-            telegram_webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN") or defaults.telegram_webhook_listen,
-            telegram_webhook_port=int(num("TELEGRAM_WEBHOOK_PORT", defaults.telegram_webhook_port)),
-            telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
-            telegram_card_interval=num("TELEGRAM_CARD_INTERVAL", defaults.telegram_card_interval),
-            telegram_overdue_interval=num("TELEGRAM_OVERDUE_INTERVAL", defaults.telegram_overdue_interval),
-            telegram_threads=int(num("TELEGRAM_THREADS", defaults.telegram_threads)),
-            wechat_token=env.get("WECHAT_TOKEN") or None,
-            wechat_aes_key=_aes_key(env.get("WECHAT_AES_KEY") or None),
-            wechat_app_id=env.get("WECHAT_APP_ID") or None,
-            wechat_app_secret=env.get("WECHAT_APP_SECRET") or None,
-            wechat_host=env.get("WECHAT_HOST") or defaults.wechat_host,
-            wechat_port=int(num("WECHAT_PORT", defaults.wechat_port)),
-            wechat_path="/" + (env.get("WECHAT_PATH") or defaults.wechat_path).lstrip("/"),
-            wechat_api_base_url=env.get("WECHAT_API_BASE_URL") or defaults.wechat_api_base_url,
-            wechat_threads=int(num("WECHAT_THREADS", defaults.wechat_threads)),
-        )
+
+def number(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a number") from None
+
+
+def whole(name: str, raw: str) -> int:
+    return int(number(name, raw))
+
+
+def path(_name: str, raw: str) -> Path:
+    return Path(raw)
+
+
+def ids(_name: str, raw: str) -> frozenset[str]:
+    """`12345,telegram:67890,张三` → the set of ids."""
+    return frozenset(x.strip() for x in raw.split(",") if x.strip())
+
+
+def day(name: str, raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected YYYY-MM-DD") from None
 
 
 def _switch(name: str, raw: str) -> bool:
@@ -185,7 +80,7 @@ def _switch(name: str, raw: str) -> bool:
 MAX_WORKERS = 64
 
 
-def _workers(raw: str) -> int:
+def _workers(_name: str, raw: str) -> int:
     """BOT_WORKERS: a whole number of processes, 1 when unset."""
     if not raw.strip():
         return 1
@@ -198,20 +93,16 @@ def _workers(raw: str) -> int:
     return n
 
 
-def _chat_id(raw: str | None) -> int | None:
+def _chat_id(_name: str, raw: str) -> int:
     """A Telegram chat id: an integer, negative for groups (-100… for supergroups)."""
-    if raw is None:
-        return None
     try:
         return int(raw.strip())
     except ValueError:
         raise ConfigError(f"TELEGRAM_STAFF_CHAT_ID={raw!r}: expected a numeric chat id, e.g. -1001234567890") from None
 
 
-def _aes_key(raw: str | None) -> str | None:
+def _aes_key(_name: str, raw: str) -> str:
     """WeChat's EncodingAESKey is 43 base64 characters (32 bytes once "=" is appended)."""
-    if raw is None:
-        return None
     import base64
     import binascii
 
@@ -224,7 +115,7 @@ def _aes_key(raw: str | None) -> str | None:
     return raw
 
 
-def _ticket_sla(raw: str) -> dict[str, float]:
+def _ticket_sla(_name: str, raw: str) -> Mapping[str, float]:
     from bot.desk.policy import parse_sla
 
     try:
@@ -233,10 +124,8 @@ def _ticket_sla(raw: str) -> dict[str, float]:
         raise ConfigError(f"TICKET_SLA_DAYS: {exc}") from None
 
 
-def _calendar_file(raw: str | None) -> Path | None:
+def _calendar_file(_name: str, raw: str) -> Path:
     """The staff's holiday file, checked now so a typo stops the start instead of skewing due times."""
-    if raw is None:
-        return None
     from bot.desk.workdays import CalendarError, load_calendar
 
     try:
@@ -246,7 +135,7 @@ def _calendar_file(raw: str | None) -> Path | None:
     return Path(raw)
 
 
-def _work_hours(raw: str) -> str:
+def _work_hours(_name: str, raw: str) -> str:
     from bot.desk.policy import parse_hours
 
     try:
@@ -254,3 +143,122 @@ def _work_hours(raw: str) -> str:
     except ValueError as exc:
         raise ConfigError(f"TICKET_WORK_HOURS: {exc}") from None
     return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting: `setting(variable, default, reader)` returns the dataclass Field that declares it."""
+
+    # postgresql://postgres@127.0.0.1:5432/test — SQLAlchemy URL; default: SQLite file in the working dir.
+    database_url: str = setting("DATABASE_URL", "sqlite:///fugong-bot.db", text)
+    # /srv/faq — the knowledge base folder.
+    faq_dir: Path = setting("FAQ_DIR", ROOT / "faq", path)  # noqa: RUF009
+    # 2020-03-21 — the date the bot judges policy validity by; default: today in Asia/Shanghai.
+    today: dt.date | None = setting("BOT_TODAY", None, day)  # noqa: RUF009
+    # 46 — lowest score (0–100) that may be answered directly.
+    answer_score: float = setting("MATCH_ANSWER_SCORE", 46.0, number)
+    # 7 — how far the best entry must lead the runner-up to be answered directly.
+    margin: float = setting("MATCH_MARGIN", 7.0, number)
+    # 30 — lowest score offered as a suggestion; below it the question is escalated.
+    suggest_score: float = setting("MATCH_SUGGEST_SCORE", 30.0, number)
+    # off — turn the sentence-embedding model off (lexical matching only); default on.
+    semantic: bool = setting("MATCH_SEMANTIC", True, _switch)
+    # /var/cache/fugong-bot — where FAQ phrasing vectors are cached; default ~/.cache/fugong-bot.
+    embed_cache_dir: Path | None = setting("EMBED_CACHE_DIR", None, path)  # noqa: RUF009
+    # FG — prefix of ticket numbers such as FG20200321-0007.
+    ticket_prefix: str = setting("TICKET_PREFIX", "FG", text)
+    # INFO
+    log_level: str = setting("LOG_LEVEL", "WARNING", lambda _name, raw: raw.upper())
+    # 4 — serving processes on this machine, all on one PostgreSQL (a supervisor restarts any that dies); the SQLite
+    # default stays one process. Typically one per free core.
+    workers: int = setting("BOT_WORKERS", 1, _workers)
+    # 12345,telegram:67890,张三 — who may use staff operations (bare ids or channel:id); when empty, only the CLI
+    # desk (local database access) is staff.
+    staff_user_ids: frozenset[str] = setting("STAFF_USER_IDS", frozenset(), ids)
+    # 常规=1,一般=3,专业=5 — per-tier time limit in Chinese working days (fractions allowed).
+    ticket_sla_days: Mapping[str, float] = setting_made(
+        "TICKET_SLA_DAYS", lambda: {"常规": 1.0, "一般": 3.0, "专业": 5.0}, _ticket_sla
+    )
+    # 09:00-17:00 — office hours in Asia/Shanghai; a working day is this span on a workday.
+    ticket_work_hours: str = setting("TICKET_WORK_HOURS", "09:00-17:00", _work_hours)
+    # /srv/fugong/workdays-2027.yaml — a year's 放假 and 调休上班 days (YAML, see bot/desk/workdays.py) for years
+    # `chinesecalendar` does not cover yet; default: none.
+    work_calendar_file: Path | None = setting("WORK_CALENDAR_FILE", None, _calendar_file)  # noqa: RUF009
+    # 4 — 催办 lists active tickets due within this many hours.
+    ticket_remind_hours: float = setting("TICKET_REMIND_HOURS", 4.0, number)
+    # 20 — messages one user may send per minute on any channel, counted in the database so the limit holds across
+    # workers and restarts; 0 = no limit. TELEGRAM_FLOOD_PER_MINUTE is read as an older name.
+    flood_per_minute: int = setting("FLOOD_PER_MINUTE", 20, whole, "TELEGRAM_FLOOD_PER_MINUTE")
+    # Channel settings, used when present (see README); `section("telegram_", …)` and `section("wechat_", …)` slice
+    # them for the channels' configs.
+    # 123456:ABC… — from @BotFather; turns the Telegram channel on (see docs/telegram.md).
+    telegram_token: str | None = setting("TELEGRAM_BOT_TOKEN", None, text)
+    # http://127.0.0.1:8081 — Bot API server root (self-hosted or a test fake).
+    telegram_api_base_url: str = setting(
+        "TELEGRAM_API_BASE_URL", "https://api.telegram.org", lambda _name, raw: raw.rstrip("/")
+    )
+    # -1001234567890 — the staff group: ticket cards, 督办, weekly report; members are staff.
+    telegram_staff_chat_id: int | None = setting("TELEGRAM_STAFF_CHAT_ID", None, _chat_id)
+    # 111,222 — Telegram user ids allowed to use staff commands anywhere.
+    telegram_staff_user_ids: frozenset[str] = setting("TELEGRAM_STAFF_USER_IDS", frozenset(), ids)
+    # https://bot.example.gov.cn/tg — webhook mode (default: long polling).
+    telegram_webhook_url: str | None = setting("TELEGRAM_WEBHOOK_URL", None, text)
+    # 0.0.0.0 / 8443 — where the webhook server listens (behind a proxy).
+    telegram_webhook_listen: str = setting("TELEGRAM_WEBHOOK_LISTEN", "127.0.0.1", text)
+    telegram_webhook_port: int = setting("TELEGRAM_WEBHOOK_PORT", 8443, whole)
+    # … — secret_token Telegram echoes in each webhook call; default: derived from the token.
+    telegram_webhook_secret: str | None = setting("TELEGRAM_WEBHOOK_SECRET", None, text)
+    # 5 — seconds between checks for new tickets to post as staff-group cards.
+    telegram_card_interval: float = setting("TELEGRAM_CARD_INTERVAL", 5.0, number)
+    # 1800 — seconds between checks for overdue tickets (督办) in the staff group.
+    telegram_overdue_interval: float = setting("TELEGRAM_OVERDUE_INTERVAL", 1800.0, number)
+    # 1 — threads answering Telegram messages; 0 = 1 on SQLite (one writer anyway), 4 on PostgreSQL.
+    telegram_threads: int = setting("TELEGRAM_THREADS", 0, whole)
+    # … — the Token set in the Official Account's server config; turns the WeChat endpoint on.
+    wechat_token: str | None = setting("WECHAT_TOKEN", None, text)
+    # … — the 43-character EncodingAESKey; needed for safe (encrypted) and compatible mode.
+    wechat_aes_key: str | None = setting("WECHAT_AES_KEY", None, _aes_key)
+    # wx1234567890abcdef — the AppID (decryption check and access token).
+    wechat_app_id: str | None = setting("WECHAT_APP_ID", None, text)
+    # … — the AppSecret; without it answers can only be passive replies (no staff answers).
+    wechat_app_secret: str | None = setting("WECHAT_APP_SECRET", None, text)
+    # 0.0.0.0 / 8080 / /wechat — where the endpoint listens.
+    wechat_host: str = setting("WECHAT_HOST", "127.0.0.1", text)
+    wechat_port: int = setting("WECHAT_PORT", 8080, whole)
+    wechat_path: str = setting("WECHAT_PATH", "/wechat", lambda _name, raw: "/" + raw.lstrip("/"))
+    # https://api.weixin.qq.com — the API server (tests point it at a local fake).
+    wechat_api_base_url: str = setting("WECHAT_API_BASE_URL", "https://api.weixin.qq.com", text)
+    # 4 — threads answering WeChat messages; 0 = 1 on SQLite (one writer anyway), 4 on PostgreSQL.
+    wechat_threads: int = setting("WECHAT_THREADS", 0, whole)
+
+    def bot_today(self) -> dt.date:
+        return self.today or dt.datetime.now(TZ).date()
+
+    def section(self, prefix: str, make: Callable[..., C]) -> C:
+        """`make` (a channel's config class) from the settings named `prefix` + one of its parameters.
+
+        `section("wechat_", WeChatConfig)` passes wechat_port as port and so on; parameters without such a setting
+        keep their defaults. The channel's config is a slice of the settings, never a field-by-field copy.
+        """
+        wanted = inspect.signature(make).parameters
+        values = {f.name[len(prefix) :]: getattr(self, f.name) for f in fields(self) if f.name.startswith(prefix)}
+        return make(**{name: value for name, value in values.items() if name in wanted})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
+        """Build settings from `env` (default: os.environ, after loading `.env` if one exists)."""
+        if env is None:
+            if dotenv is None:
+                dotenv = Path.cwd() / ".env"
+            if dotenv.is_file():
+                from dotenv import load_dotenv
+
+                load_dotenv(dotenv, override=False)
+            env = os.environ
+        values = {}
+        for f in fields(cls):
+            for name in f.metadata["env"]:
+                if raw := env.get(name):
+                    values[f.name] = f.metadata["parse"](name, raw)
+                    break
+        return replace(cls(), **values)

@@ -18,6 +18,7 @@ from bot.answering.kb import KnowledgeBase
 from bot.clock import TZ
 from bot.desk import tickets as rules
 from bot.desk.digest import Digest, build_digest, day_bounds
+from bot.desk.people import Staff, StaffDirectory
 from bot.desk.policy import TicketPolicy
 from bot.desk.privacy import has_personal_data, masked, masked_turns
 from bot.desk.tickets import ACTIVE, Change, NotStaff, TicketError
@@ -27,34 +28,6 @@ from bot.store.queue import Filter, TicketEvent, TicketQueue
 
 logger = logging.getLogger(__name__)
 _LEADING_NUMBER = re.compile(r"([A-Za-z]*\d{8}-\d+)[\s：:，,。；;]*")  # "FG20200321-0007，同一企业"
-
-
-@dataclass(frozen=True)
-class Staff:
-    """Who acts: a channel user, or a desk worker's name on the CLI."""
-
-    channel: str
-    user_id: str
-
-    @property
-    def id(self) -> str:
-        """How the person appears as assignee and in the history."""
-        return self.user_id if self.channel == "cli" else f"{self.channel}:{self.user_id}"
-
-
-@dataclass(frozen=True)
-class StaffDirectory:
-    """The configured staff: bare ids or `channel:id` (STAFF_USER_IDS).
-
-    With no list configured the CLI desk (local database access) is trusted and no chat user is staff.
-    """
-
-    ids: frozenset[str] = frozenset()
-
-    def allows(self, staff: Staff) -> bool:
-        if staff.channel == "cli" and not self.ids:
-            return bool(staff.user_id.strip())
-        return staff.user_id in self.ids or staff.id in self.ids
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.clock import TZ
 from bot.desk.policy import TIERS, TicketPolicy
@@ -92,10 +91,10 @@ class Change:
     """What one action does to a locked ticket row: new column values, one history event, messages to send."""
 
     action: str
-    values: dict[str, Any] = field(default_factory=dict)
+    values: Mapping[str, object] = field(default_factory=dict)
     detail: str | None = None
     outgoing: tuple[Outgoing, ...] = ()
-    faq_candidate: dict[str, Any] | None = None
+    faq_candidate: Mapping[str, object] | None = None
 
 
 def check(ticket: Ticket, action: str) -> TicketStatus:
@@ -165,7 +164,7 @@ def transfer(ticket: Ticket, department: str, tier: str | None = None) -> Change
     if tier is not None and tier not in TIERS:
         raise TicketError(f"级别只能是：{'、'.join(TIERS)}")
     check(ticket, "transfer")
-    values: dict[str, Any] = {"status": S.TRANSFERRED.value, "department": department, "assignee": None}
+    values: dict[str, object] = {"status": S.TRANSFERRED.value, "department": department, "assignee": None}
     if tier:
         values["tier"] = tier
     return Change("transfer", values, f"转至{department}" + (f"（{tier}）" if tier else ""))

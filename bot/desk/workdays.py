@@ -23,7 +23,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import chinese_calendar
 import yaml
@@ -86,7 +85,7 @@ class WorkCalendar:
         )
 
 
-def _days(raw: Any, path: Path, key: str) -> Iterable[dt.date]:
+def _days(raw: object, path: Path, key: str) -> Iterable[dt.date]:
     """A date, or a "start..end" range, as days; CalendarError naming the entry otherwise."""
     if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
         return [raw]

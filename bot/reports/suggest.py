@@ -11,7 +11,6 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -119,7 +118,7 @@ def _slug(p: Proposal) -> str:
     return f"draft.{p.week.lower() or 'week'}-{p.number}"
 
 
-def _new_entry(p: Proposal) -> dict[str, Any]:
+def _new_entry(p: Proposal) -> dict[str, object]:
     return {
         "id": _slug(p),
         "category": p.category or TODO,
