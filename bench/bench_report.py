@@ -19,9 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.answering.kb import load
-from bot.answering.matcher import Matcher
-from bot.config import ROOT, TZ
+from bot.app import App
+from bot.config import TZ, Settings
 from bot.reports import IsoWeek, build_report, render
 from bot.store import make_engine, migrate
 from bot.store.schema import messages, tickets
@@ -156,8 +155,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    kb = load(ROOT / "faq")
-    matcher = Matcher(kb)
+    app = App(Settings())  # the shipped FAQ; the report's matcher is lexical, as `run_bot.py report` builds it
+    kb, matcher = app.kb, app.matcher(semantic=False)
     today = dt.date(2026, 11, 23)
     now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
     header = f"{'questions':>10} | {'runs':>4} | {'median s':>9} | {'p99 s':>7} | {'gap qs':>7} | {'clusters':>8}"
