@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from bot.clock import TZ
+from bot.clock import now
 from bot.config import ConfigError, Settings
 
 if TYPE_CHECKING:  # each of these imports a layer only some commands need
@@ -107,7 +107,7 @@ class App:
         """The warning for staff when a year in sight has no holiday data (due times there are estimates)."""
         from bot.desk.workdays import load_calendar
 
-        return load_calendar(self.settings.work_calendar_file).warning(today or dt.datetime.now(TZ).date())
+        return load_calendar(self.settings.work_calendar_file).warning(today or now().date())
 
     @cached_property
     def assistant(self) -> Assistant:
@@ -115,8 +115,7 @@ class App:
         from bot.dialog.core import Assistant
         from bot.dialog.flood import FloodLimit
 
-        kb = self.kb
-        store = self.store
+        kb, store = self.kb, self.store  # the knowledge base first: a broken FAQ stops before the database is touched
         return Assistant(
             kb,
             self.matcher(),
@@ -132,12 +131,11 @@ class App:
         from bot.desk.staff import StaffDirectory, StaffService
         from bot.store.queue import TicketQueue
 
-        kb = self.kb
         return StaffService(
             TicketQueue(self.store),
             self.policy,
             StaffDirectory(self.settings.staff_user_ids),
-            kb=kb,
+            kb=self.kb,
             today=self.settings.bot_today,
             remind_window=dt.timedelta(hours=self.settings.ticket_remind_hours),
         )
