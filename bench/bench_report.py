@@ -23,6 +23,7 @@ from bot.app import App
 from bot.config import TZ, Settings
 from bot.reports import IsoWeek, build_report, render
 from bot.store import make_engine, migrate
+from bot.store.reports import ReportStore
 from bot.store.schema import messages, tickets
 
 WEEK = IsoWeek(2026, 47)
@@ -171,7 +172,7 @@ def main() -> None:
             result = {}
 
             def once(engine=engine, result=result) -> None:  # type: ignore[no-untyped-def]
-                report = build_report(engine, kb, matcher, WEEK, today, now)
+                report = build_report(ReportStore(engine), kb, matcher, WEEK, today, now)
                 for fmt in ("md", "html", "csv"):
                     render(report, fmt)
                 result["report"] = report

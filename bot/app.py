@@ -19,8 +19,6 @@ from bot.clock import now
 from bot.config import ConfigError, Settings
 
 if TYPE_CHECKING:  # each of these imports a layer only some commands need
-    from sqlalchemy.engine import Engine
-
     from bot.answering.kb import KnowledgeBase
     from bot.answering.matcher import Matcher
     from bot.desk.delivery import Sender
@@ -28,6 +26,7 @@ if TYPE_CHECKING:  # each of these imports a layer only some commands need
     from bot.desk.staff import StaffService
     from bot.dialog.core import Assistant
     from bot.store import SqlStore
+    from bot.store.interfaces import ReportReader
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +35,9 @@ ChannelTask = Callable[[], Awaitable[None]]  # one long-running part of a servin
 
 @dataclass(frozen=True)
 class ReportSource:
-    """What the weekly report reads: the database, the knowledge base and a lexical matcher."""
+    """What the weekly report reads: the store's report reader, the knowledge base and a lexical matcher."""
 
-    engine: Engine
+    reader: ReportReader
     kb: KnowledgeBase
     matcher: Matcher
 
@@ -142,7 +141,9 @@ class App:
 
     def report_source(self) -> ReportSource:
         """The weekly report's inputs; its matcher is lexical (clustering needs no sentence model)."""
-        return ReportSource(self.store.engine, self.kb, self.matcher(semantic=False))
+        from bot.store.reports import ReportStore
+
+        return ReportSource(ReportStore(self.store.engine), self.kb, self.matcher(semantic=False))
 
     # ---- serving ---------------------------------------------------------------------------------------------
 
@@ -154,7 +155,7 @@ class App:
         from bot.channels import default_threads, wechat
         from bot.channels.wechat_api import WeChatApi
         from bot.channels.wechat_sender import WeChatSender
-        from bot.channels.wechat_window import WindowStore
+        from bot.store.windows import WindowStore
 
         s = self.settings
         config = replace(

@@ -95,7 +95,7 @@ def write_week(assistant: Assistant, clock: Clock, store: SqlStore) -> None:
 def _suggested_then_picked(store: SqlStore, at: dt.datetime, user: str, text: str) -> None:
     """A question the bot only suggested for, then the user's pick — written straight into the log."""
     candidates = [{"id": "utility.electricity", "score": 58.0}, {"id": "utility.water", "score": 52.0}]
-    with store.tx() as conn:
+    with store.engine.begin() as conn:
         common = {"direction": "in", "channel": "telegram", "chat_id": f"chat-{user}", "user_id": user, "kind": "text"}
         conn.execute(
             messages.insert().values(at=at, text=text, outcome="suggest", score=58.0, candidates=candidates, **common)
@@ -114,7 +114,7 @@ def _suggested_then_picked(store: SqlStore, at: dt.datetime, user: str, text: st
 
 def _staff_answers_seal(store: SqlStore, monday: dt.datetime) -> None:
     """Staff answer the first seal ticket two hours after it was opened; another ticket runs overdue."""
-    with store.tx() as conn:
+    with store.engine.begin() as conn:
         seal = sa.select(tickets.c.id, tickets.c.created_at).where(tickets.c.question.contains("公章"))
         first = conn.execute(seal.order_by(tickets.c.id)).first()
         assert first is not None, "the seal questions open tickets"

@@ -15,11 +15,11 @@ from bot.desk.staff import Staff, StaffDirectory, StaffService
 from bot.desk.tickets import TicketError
 from bot.dialog.core import Assistant
 from bot.models import TicketStatus
-from bot.reports.data import load_week
 from bot.reports.ticket_stats import ticket_stats
 from bot.reports.week import IsoWeek
 from bot.store import SqlStore
 from bot.store.queue import TicketQueue
+from bot.store.reports import ReportStore
 from tests.conftest import BOT_TODAY, Chat, Clock
 
 ZHANG = Staff("cli", "张三")
@@ -115,7 +115,7 @@ def test_report_and_digest_count_a_reopened_ticket_alike(
     assert "已办结" in pleased.say("满意")
     assert "已重新打开" in unhappy.say("不满意")
     digest = desk.digest(ZHANG, clock().date())
-    week = ticket_stats(load_week(store.engine, IsoWeek.of(clock().date())), clock())
+    week = ticket_stats(ReportStore(store.engine).read_week(IsoWeek.of(clock().date())), clock())
     assert (len(digest.closed), week.total.closed) == (1, 1)
     assert digest.satisfaction == {"满意": 1, "不满意": 1}
     events = [e.action for e in desk.show(ZHANG, unhappy.last[0].ticket_number or "").events]

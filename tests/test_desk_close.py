@@ -17,6 +17,7 @@ from bot.models import TicketStatus
 from bot.reports import IsoWeek, build_report
 from bot.store import SqlStore
 from bot.store.queue import TicketQueue
+from bot.store.reports import ReportStore
 from tests.conftest import BOT_TODAY, Chat, Clock
 from tests.test_staff import LI, ZHANG, escalate
 
@@ -103,7 +104,9 @@ def test_voided_tickets_are_not_counted_as_answered_or_closed(
     digest = format_digest(desk.digest(ZHANG))
     assert "新增 3 件，答复 1 件，办结 1 件，在办 0 件" in digest
     clock.now = dt.datetime(2020, 4, 30, 9, tzinfo=TZ)  # long after every due time
-    report = build_report(store.engine, kb, matcher, IsoWeek.of(dt.date(2020, 3, 21)), BOT_TODAY, clock.now)
+    report = build_report(
+        ReportStore(store.engine), kb, matcher, IsoWeek.of(dt.date(2020, 3, 21)), BOT_TODAY, clock.now
+    )
     total = report.tickets.total
     assert (total.opened, total.answered, total.closed, total.overdue) == (3, 1, 1, 0)
 

@@ -37,6 +37,7 @@ from bot.models import Address, Incoming
 from bot.reports import IsoWeek, build_report, render
 from bot.store import SqlStore, make_engine
 from bot.store.queue import TicketQueue
+from bot.store.reports import ReportStore
 from tests.conftest import BOT_TODAY, Clock, table_count
 from tests.test_ticket_concurrency import AT, _run
 from tests.test_tickets_cli import NUMBER, desk
@@ -224,7 +225,7 @@ def test_4_no_csv_cell_starts_a_formula(
     ticket_of(assistant, "u1", HYPERLINK)
     out = io.StringIO()
     export_csv(staff_service(store, clock, kb).export(Staff("cli", "张三")), out, clock())
-    report = build_report(store.engine, kb, matcher, IsoWeek.parse("2020-W12"), BOT_TODAY, clock())
+    report = build_report(ReportStore(store.engine), kb, matcher, IsoWeek.parse("2020-W12"), BOT_TODAY, clock())
     weekly = render(report, "csv").data.decode("utf-8-sig")
     for text in (out.getvalue(), weekly):
         cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
@@ -241,7 +242,7 @@ def test_5_user_text_is_inert_in_the_markdown_report(
     assistant: Assistant, store: SqlStore, clock: Clock, kb: KnowledgeBase, matcher: Matcher
 ) -> None:
     ticket_of(assistant, "u1", SCRIPT)
-    report = build_report(store.engine, kb, matcher, IsoWeek.parse("2020-W12"), BOT_TODAY, clock())
+    report = build_report(ReportStore(store.engine), kb, matcher, IsoWeek.parse("2020-W12"), BOT_TODAY, clock())
     md = render(report, "md").data.decode("utf-8-sig")
     assert "锅炉年检证书丢了" in md
     assert "<script" not in md and "<img" not in md and "[点我](javascript" not in md

@@ -19,12 +19,12 @@ from bot.answering.kb import KnowledgeBase
 from bot.answering.matcher import Matcher
 from bot.config import ROOT
 from bot.models import Outcome
-from bot.reports.data import load_week
 from bot.reports.gaps import gap_items
 from bot.reports.volume import volume
 from bot.reports.week import IsoWeek
 from bot.store import SqlStore
 from bot.store.queue import TicketQueue
+from bot.store.reports import ReportStore
 from tests.conftest import Chat
 
 JUNK = [
@@ -85,7 +85,7 @@ def test_junk_is_recorded_as_junk_and_is_no_gap_in_the_report(chat: Chat, store:
     for text in JUNK:
         chat.say(text)
     chat.say("社保费能缓缴吗？另外" + OUT_OF_SCOPE)
-    data = load_week(store.engine, IsoWeek.parse("2020-W12"))  # the week of the test clock, 2020-03-21
+    data = ReportStore(store.engine).read_week(IsoWeek.parse("2020-W12"))  # the week of the test clock, 2020-03-21
     outcomes = [t.outcome for t in data.turns]
     assert outcomes.count("junk") == len(JUNK) - 3  # 好的👌, 谢谢🙏 and 哈哈哈 get the existing thanks reply
     assert volume(data).questions == 1

@@ -17,6 +17,7 @@ from bot.dialog.core import Assistant
 from bot.reports import IsoWeek, WeekError, build_report, build_weekly_report_document, render
 from bot.reports.model import WeeklyReport
 from bot.store import SqlStore
+from bot.store.reports import ReportStore
 from tests.conftest import BOT_TODAY, Clock
 from tests.report_week import FORKLIFT, LIFT, PERSONAL, POWER, SEAL, STAFF_ANSWER, WEEK, WeekWriter, write_week
 
@@ -28,7 +29,7 @@ def week_report(
     assistant: Assistant, clock: Clock, store: SqlStore, kb: KnowledgeBase, matcher: Matcher
 ) -> WeeklyReport:
     write_week(assistant, clock, store)
-    return build_report(store.engine, kb, matcher, IsoWeek.parse(WEEK), BOT_TODAY, NOW)
+    return build_report(ReportStore(store.engine), kb, matcher, IsoWeek.parse(WEEK), BOT_TODAY, NOW)
 
 
 def _all_forms(report: WeeklyReport) -> dict[str, str]:
@@ -124,8 +125,8 @@ def test_week_boundaries_are_beijing_time(
     monday_early = dt.datetime(2020, 3, 22, 16, 30, tzinfo=dt.UTC)  # Monday 00:30 in Beijing
     w.say(sunday_late, "叉车操作证到期了去哪里换证")
     w.say(monday_early, "公司公章丢了怎么补刻")
-    w12 = build_report(store.engine, kb, matcher, IsoWeek.parse("2020-W12"), BOT_TODAY, NOW)
-    w13 = build_report(store.engine, kb, matcher, IsoWeek.parse("2020-W13"), BOT_TODAY, NOW)
+    w12 = build_report(ReportStore(store.engine), kb, matcher, IsoWeek.parse("2020-W12"), BOT_TODAY, NOW)
+    w13 = build_report(ReportStore(store.engine), kb, matcher, IsoWeek.parse("2020-W13"), BOT_TODAY, NOW)
     assert [c.examples for c in w12.clusters] == [("叉车操作证到期了去哪里换证",)]
     assert [c.examples for c in w13.clusters] == [("公司公章丢了怎么补刻",)]
     assert sum(w12.volume.by_day[-1][1].values()) == 1 and sum(w13.volume.by_day[0][1].values()) == 1
@@ -141,7 +142,7 @@ def test_default_week_is_last_week_in_beijing() -> None:
 
 
 def test_empty_week_gives_a_valid_empty_report(store: SqlStore, kb: KnowledgeBase, matcher: Matcher) -> None:
-    report = build_report(store.engine, kb, matcher, IsoWeek.parse("2020-W20"), BOT_TODAY, NOW)
+    report = build_report(ReportStore(store.engine), kb, matcher, IsoWeek.parse("2020-W20"), BOT_TODAY, NOW)
     assert report.is_empty and report.clusters == [] and report.volume.questions == 0
     forms = _all_forms(report)
     assert "本周没有收到咨询" in forms["md"] and "本周没有转人工或低置信度的问题" in forms["md"]
@@ -164,7 +165,9 @@ def test_scheduled_document_with_chinese_summary(
     assistant: Assistant, clock: Clock, store: SqlStore, kb: KnowledgeBase, matcher: Matcher
 ) -> None:
     write_week(assistant, clock, store)
-    doc = asyncio.run(build_weekly_report_document(store.engine, kb, matcher, dt.date(2020, 3, 23), now=NOW))
+    doc = asyncio.run(
+        build_weekly_report_document(ReportStore(store.engine), kb, matcher, dt.date(2020, 3, 23), now=NOW)
+    )
     assert doc.week.label == WEEK and doc.filename == "faq-report-2020-W12.html"
     assert doc.mime.startswith("text/html") and b"<svg" in doc.data
     assert doc.summary.startswith("【咨询周报 2020-W12】") and "叉车" in doc.summary

@@ -18,6 +18,7 @@ from bot.dialog.core import Assistant
 from bot.reports import IsoWeek, build_report, render
 from bot.reports.model import Cluster, WeeklyReport
 from bot.store import SqlStore
+from bot.store.reports import ReportStore
 from bot.store.schema import messages, ticket_events, tickets
 from tests.conftest import BOT_TODAY, Clock
 from tests.report_week import FORKLIFT, MONDAY, WEEK, write_week
@@ -40,7 +41,7 @@ def ask(
         "kind": "text",
     }
     scored = [{"id": i, "score": s} for i, s in candidates]
-    with store.tx() as conn:
+    with store.engine.begin() as conn:
         outcome, score = ("suggest", scored[0]["score"]) if scored else ("escalate", 5.0)
         conn.execute(
             messages.insert().values(at=at, text=text, outcome=outcome, score=score, candidates=scored, **common)
@@ -59,7 +60,7 @@ def ask(
 
 
 def report_of(store: SqlStore, kb: KnowledgeBase, matcher: Matcher) -> WeeklyReport:
-    return build_report(store.engine, kb, matcher, IsoWeek.parse(WEEK), BOT_TODAY, NOW)
+    return build_report(ReportStore(store.engine), kb, matcher, IsoWeek.parse(WEEK), BOT_TODAY, NOW)
 
 
 def everything(report: WeeklyReport) -> str:
@@ -123,7 +124,7 @@ def test_an_alternate_is_proposed_only_when_it_is_close_to_the_entry_and_says_wh
 
 def _answer_forklift(store: SqlStore, *answers: tuple[str, str | None]) -> None:
     """Staff answers to the first forklift ticket, each followed by the enterprise's rating (or none)."""
-    with store.tx() as conn:
+    with store.engine.begin() as conn:
         ticket = conn.execute(
             sa.select(tickets.c.id, tickets.c.created_at)
             .where(tickets.c.question.contains("叉车"))

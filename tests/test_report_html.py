@@ -21,6 +21,7 @@ from bot.config import TZ
 from bot.dialog.core import Assistant
 from bot.reports import IsoWeek, build_report, render
 from bot.store import SqlStore
+from bot.store.reports import ReportStore
 from tests.conftest import BOT_TODAY, Clock
 from tests.report_week import PERSONAL, WEEK, write_week
 
@@ -74,7 +75,7 @@ def test_report_renders_in_chromium_with_charts_and_no_errors(
 ) -> None:
     write_week(assistant, clock, store)
     now = dt.datetime(2020, 3, 23, 9, 0, tzinfo=TZ)
-    report = build_report(store.engine, kb, matcher, IsoWeek.parse(WEEK), BOT_TODAY, now)
+    report = build_report(ReportStore(store.engine), kb, matcher, IsoWeek.parse(WEEK), BOT_TODAY, now)
     html = tmp_path / "report.html"
     html.write_bytes(render(report, "html").data)
     page = open_page(html, tmp_path)
@@ -88,7 +89,7 @@ def test_report_renders_in_chromium_with_charts_and_no_errors(
 
 
 def test_empty_report_renders_too(store: SqlStore, kb: KnowledgeBase, matcher: Matcher, tmp_path: Path) -> None:
-    report = build_report(store.engine, kb, matcher, IsoWeek.parse("2020-W20"), BOT_TODAY)
+    report = build_report(ReportStore(store.engine), kb, matcher, IsoWeek.parse("2020-W20"), BOT_TODAY)
     html = tmp_path / "empty.html"
     html.write_bytes(render(report, "html").data)
     page = open_page(html, tmp_path)

@@ -23,7 +23,6 @@ from bot.answering.kb import KnowledgeBase
 from bot.channels.wechat import WAIT_IN_PLACE, WeChatConfig, WeChatEndpoint, config_from, render
 from bot.channels.wechat_api import WeChatApi
 from bot.channels.wechat_sender import WeChatSender, split_text
-from bot.channels.wechat_window import WindowStore
 from bot.channels.wechat_xml import text_reply
 from bot.config import ROOT, ConfigError, Settings
 from bot.desk.delivery import DeliveryError
@@ -33,6 +32,7 @@ from bot.dialog.core import Assistant
 from bot.models import Address, Incoming, Outgoing
 from bot.store import SqlStore
 from bot.store.queue import TicketQueue
+from bot.store.windows import WindowStore
 from tests.conftest import Chat, Clock
 from tests.wechat_harness import AES_KEY, APP_ID, TOKEN, FakeApi, FakeWeChat, LoopThread, endpoint_url, read_xml
 

@@ -8,9 +8,9 @@ from typing import Any
 from bot.config import TZ
 from bot.desk.tickets import AlreadyClaimed, claim
 from bot.models import Address
+from bot.store import SqlStore, make_engine
 from bot.store.base import NewTicket
 from bot.store.queue import TicketQueue
-from bot.store.sql import SqlStore, make_engine
 
 AT = dt.datetime(2020, 3, 23, 10, tzinfo=TZ)
 

@@ -21,7 +21,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -39,17 +39,14 @@ from telegram.ext import (
 
 from bot.channels import default_threads
 from bot.channels.core_feed import CoreFeed
-from bot.channels.telegram_cards import CardStore
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_queue import fetch_updates
 from bot.channels.telegram_sender import CallbackCodec, TelegramSender, send_outgoing
 from bot.channels.telegram_staff import STAFF_COMMANDS, GateDirectory, StaffDesk, StaffGate
 from bot.config import TZ
 from bot.models import Address, Incoming, Outgoing
+from bot.store.interfaces import Once
 from bot.store.updates import UpdateQueue
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -203,10 +200,10 @@ class TelegramChannel:
         desk: StaffDesk,
         chat: EnterpriseChat,
         updates: UpdateQueue | None = None,
-        engine: Engine | None = None,
+        once: Once | None = None,
     ) -> None:
         self.config = config
-        self.engine = engine  # the shared database, for jobs that run once across workers
+        self.once = once  # the shared database's ledger of jobs that run once across workers
         self.updates = updates  # the database queue between workers (BOT_WORKERS > 1, polling)
         self.app = app
         self.desk = desk
@@ -248,13 +245,9 @@ class TelegramChannel:
 
     async def weekly_report_once(self, context: Context | None = None) -> bool:
         """The Monday report, sent by whichever worker, on whichever machine, claims this week first."""
-        from bot.store.once import claim_once
-
         now = self.desk.clock()
         year, week, _day = now.astimezone(TZ).isocalendar()
-        if self.engine is None or await asyncio.to_thread(
-            claim_once, self.engine, "weekly-report", f"{year}-W{week:02d}", now
-        ):
+        if self.once is None or await asyncio.to_thread(self.once.claim, "weekly-report", f"{year}-W{week:02d}", now):
             await self.desk.weekly_report(context)
             return True
         return False
@@ -436,7 +429,10 @@ def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) 
     """The channel on the assistant's store, knowledge base and ticket policy."""
     from bot.desk.staff import StaffService
     from bot.reports.document import build_weekly_report_document
+    from bot.store.cards import CardStore
+    from bot.store.once import OnceLedger
     from bot.store.queue import TicketQueue
+    from bot.store.reports import ReportStore
 
     root = config.api_base_url.rstrip("/")
     app = (
@@ -460,11 +456,11 @@ def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) 
         remind_window=remind,
     )
 
+    reports = ReportStore(assistant.store.engine)
+
     async def report(now: dt.datetime) -> Any:
         local = now.astimezone(TZ)
-        return await build_weekly_report_document(
-            assistant.store.engine, assistant.kb, assistant.matcher, local.date(), now=now
-        )
+        return await build_weekly_report_document(reports, assistant.kb, assistant.matcher, local.date(), now=now)
 
     desk = StaffDesk(
         app.bot,
@@ -478,4 +474,4 @@ def build_channel(config: TelegramConfig, assistant: Any, settings: Any = None) 
     core = CoreFeed(assistant.handle, config.threads, "telegram")
     chat = EnterpriseChat(core, CallbackCodec.for_kb(assistant.kb))
     updates = UpdateQueue(assistant.store.engine) if config.workers > 1 and not config.webhook_url else None
-    return TelegramChannel(config, app, desk, chat, updates, assistant.store.engine)
+    return TelegramChannel(config, app, desk, chat, updates, OnceLedger(assistant.store.engine))

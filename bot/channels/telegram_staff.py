@@ -22,7 +22,6 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.answering.kb import KnowledgeBase
-from bot.channels.telegram_cards import Card, CardStore
 from bot.channels.telegram_sender import split_text
 from bot.config import TZ
 from bot.desk.digest import format_digest
@@ -31,6 +30,8 @@ from bot.desk.staff import Staff, StaffDirectory, StaffService
 from bot.desk.ticket_text import detail_text, ticket_line
 from bot.desk.tickets import TIERS, Change, TicketError, format_due
 from bot.models import Ticket, TicketStatus
+from bot.store.base import Card
+from bot.store.interfaces import Cards
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class StaffDesk:
         self,
         bot: Any,
         service: StaffService,
-        cards: CardStore,
+        cards: Cards,
         gate: StaffGate,
         kb: KnowledgeBase | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(TZ),

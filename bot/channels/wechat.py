@@ -5,7 +5,7 @@ turn it into an `Incoming`, run the dialog core in a worker thread and render it
 reply. WeChat waits 5 seconds and re-sends a message up to three times; re-sends of a message still being
 answered wait for the same answer, and an answer not ready within `reply_deadline` is acknowledged with
 "success" and sent through customer-service messages when ready. The follower's customer-service window needs
-nothing from here: recording the message opens it (see wechat_window.py).
+nothing from here: recording the message opens it (see bot/store/windows.py).
 
 Errors at this edge: bad signature, a timestamp more than 5 minutes from now, a (timestamp, nonce) reused with
 another body (remembered in the database, so by every process), or a plaintext push while safe mode is
@@ -39,7 +39,7 @@ from bot.channels.wechat_xml import XmlError, parse_xml, text_reply
 from bot.desk.delivery import DeliveryError, Sender
 from bot.dialog.render import as_text
 from bot.models import Address, Incoming, Outgoing
-from bot.store.base import Store
+from bot.store.interfaces import Nonces
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class WeChatEndpoint:
         self,
         config: WeChatConfig,
         handle: Callable[[Incoming], list[Outgoing]],
-        store: Store,
+        store: Nonces,
         sender: Sender | None = None,
     ) -> None:
         self.config = config

@@ -14,7 +14,7 @@ import hashlib
 import time
 from collections.abc import Callable
 
-from bot.store.base import Store
+from bot.store.interfaces import Nonces
 
 WINDOW_SECONDS = 300
 
@@ -22,7 +22,7 @@ WINDOW_SECONDS = 300
 class ReplayGuard:
     """Freshness of a push's timestamp and single use of its (timestamp, nonce)."""
 
-    def __init__(self, store: Store, window: int = WINDOW_SECONDS, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Nonces, window: int = WINDOW_SECONDS, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.window = window
         self.clock = clock

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 from bot.channels import parts
 from bot.channels.wechat_api import ApiError, WeChatApi
-from bot.channels.wechat_window import Refusal, WindowStore
 from bot.desk.delivery import DeliveryError
 from bot.dialog.render import as_text
 from bot.models import Outgoing
+from bot.store.base import Refusal
+from bot.store.interfaces import Windows
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class WeChatSender:
     def __init__(
         self,
         api: WeChatApi,
-        windows: WindowStore,
+        windows: Windows,
         linger: float = 0.3,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:

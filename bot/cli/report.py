@@ -32,7 +32,7 @@ def cmd_report(app: App, args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     src = app.report_source()
-    report = build_report(src.engine, src.kb, src.matcher, week, app.settings.bot_today())
+    report = build_report(src.reader, src.kb, src.matcher, week, app.settings.bot_today())
     doc = render(report, args.format, max(args.top, 0))
     if args.out is None:
         sys.stdout.buffer.write(doc.data)
@@ -77,7 +77,7 @@ def cmd_faq_suggest(app: App, args: argparse.Namespace) -> int:
             numbers = parse_numbers(args.clusters)
             week = _week(app, args.week)
             src = app.report_source()
-            report = build_report(src.engine, src.kb, src.matcher, week, settings.bot_today())
+            report = build_report(src.reader, src.kb, src.matcher, week, settings.bot_today())
             proposals = select(week.label, report.clusters, numbers)
     except (SuggestError, WeekError) as exc:
         print(exc, file=sys.stderr)

@@ -14,7 +14,8 @@ from bot.desk.neutralize import csv_row
 from bot.desk.ticket_text import ticket_line
 from bot.desk.tickets import ACTION_NAMES, is_overdue
 from bot.models import Ticket
-from bot.store.queue import Filter, TicketQueue
+from bot.store.base import Filter
+from bot.store.interfaces import TicketDesk
 
 ANSWERED_ACTIONS = (ACTION_NAMES["answer"],)
 
@@ -41,7 +42,7 @@ class Digest:
     by_department: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
 
-def build_digest(queue: TicketQueue, day: dt.date, now: dt.datetime) -> Digest:
+def build_digest(queue: TicketDesk, day: dt.date, now: dt.datetime) -> Digest:
     """New and answered that day; overdue and still open as of the day's end (or now, for today)."""
     start, end = day_bounds(day)
     cutoff = min(end, now)

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 
 from bot.clock import TZ
 from bot.desk.delivery import DeliveryError, Sender
-from bot.store.queue import OutboxItem, TicketQueue
+from bot.store.base import OutboxItem
+from bot.store.interfaces import Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class OutboxPump:
 
     def __init__(
         self,
-        queue: TicketQueue,
+        queue: Outbox,
         senders: Mapping[str, Sender],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(TZ),
     ) -> None:

@@ -23,8 +23,8 @@ from bot.desk.policy import TicketPolicy
 from bot.desk.privacy import has_personal_data, masked, masked_turns
 from bot.desk.tickets import ACTIVE, Change, NotStaff, TicketError
 from bot.models import Address, Ticket, TicketStatus
-from bot.store.base import NewTicket
-from bot.store.queue import Filter, TicketEvent, TicketQueue
+from bot.store.base import Filter, NewTicket, TicketEvent
+from bot.store.interfaces import TicketDesk
 
 logger = logging.getLogger(__name__)
 _LEADING_NUMBER = re.compile(r"([A-Za-z]*\d{8}-\d+)[\s：:，,。；;]*")  # "FG20200321-0007，同一企业"
@@ -53,7 +53,7 @@ class StaffService:
 
     def __init__(
         self,
-        queue: TicketQueue,
+        queue: TicketDesk,
         policy: TicketPolicy | None = None,
         directory: StaffDirectory | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(TZ),
@@ -254,7 +254,7 @@ class StaffService:
         at = self.clock()
         tier = tier or default_tier
         who = contact or caller or "来电"
-        ticket = self.queue.store.open_ticket(
+        ticket = self.queue.open_ticket(
             NewTicket(
                 address=Address("hotline", who),
                 user_id=who,

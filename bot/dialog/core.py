@@ -47,7 +47,8 @@ from bot.dialog.words import (
     welcome_back,
 )
 from bot.models import DISTRICTS, FaqEntry, Incoming, Option, Outcome, Outgoing
-from bot.store.base import Exchange, Store, UserState
+from bot.store.base import Exchange, UserState
+from bot.store.interfaces import ConversationRecord
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class Assistant:
         self,
         kb: KnowledgeBase,
         matcher: Matcher,
-        store: Store,
+        store: ConversationRecord,
         today: Callable[[], dt.date],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(TZ),
         policy: TicketPolicy | None = None,

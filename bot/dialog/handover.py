@@ -16,7 +16,8 @@ from bot.desk.tickets import rate as rate_change
 from bot.dialog.turn import Turn, say
 from bot.dialog.words import handed_over
 from bot.models import Candidate, Incoming, Outgoing, Ticket
-from bot.store.base import NewTicket, Store, UserState
+from bot.store.base import NewTicket, UserState
+from bot.store.interfaces import ConversationRecord
 
 PUSH_CHANNELS = frozenset({"telegram"})  # channels whose running adapter always sends staff answers at once
 
@@ -25,7 +26,11 @@ class Handover:
     """Opens tickets for the core and records ratings; `push_channels` says which chats get answers pushed."""
 
     def __init__(
-        self, kb: KnowledgeBase, store: Store, policy: TicketPolicy, push_channels: frozenset[str] = PUSH_CHANNELS
+        self,
+        kb: KnowledgeBase,
+        store: ConversationRecord,
+        policy: TicketPolicy,
+        push_channels: frozenset[str] = PUSH_CHANNELS,
     ) -> None:
         self.kb = kb
         self.store = store

@@ -1,6 +1,6 @@
 """The weekly FAQ gap report: what the bot could not answer, grouped, with proposed new entries.
 
-data.py          read one week (Asia/Shanghai ISO week) of messages, tickets and events — the only SQL
+data.py          one week (Asia/Shanghai ISO week) of messages, tickets and events, as bot/store/reports.py reads it
 week.py          ISO week parsing and boundaries
 clusters.py      grouping questions by need (jieba tokens via the matcher + rapidfuzz)
 gaps.py          gap questions → clusters with closest entry and proposed action

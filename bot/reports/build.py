@@ -1,4 +1,4 @@
-"""Assemble the weekly report from the database, the knowledge base and the matcher (read-only)."""
+"""Assemble the weekly report from the store's reader, the knowledge base and the matcher (read-only)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,23 @@ import datetime as dt
 import logging
 import time
 
-from sqlalchemy.engine import Engine
-
 import bot.reports.entries as entries
 from bot.answering.kb import KnowledgeBase
 from bot.answering.matcher import Matcher
 from bot.config import TZ
 from bot.desk.mask import mask
-from bot.reports.data import load_week
 from bot.reports.gaps import GapFinder
 from bot.reports.model import StaffProposal, WeeklyReport
 from bot.reports.ticket_stats import ticket_stats
 from bot.reports.volume import volume
 from bot.reports.week import IsoWeek
+from bot.store.interfaces import ReportReader
 
 logger = logging.getLogger(__name__)
 
 
 def build_report(
-    engine: Engine,
+    reader: ReportReader,
     kb: KnowledgeBase,
     matcher: Matcher,
     week: IsoWeek,
@@ -34,7 +32,7 @@ def build_report(
     """The report for `week`; `today` judges policy expiry, `now` judges overdue tickets."""
     started = time.perf_counter()
     now = now or dt.datetime.now(TZ)
-    data = load_week(engine, week)
+    data = reader.read_week(week)
     n_gaps, clusters = GapFinder(kb, matcher, matcher.thresholds.answer).clusters(data)
     report = WeeklyReport(
         week=week,

@@ -13,8 +13,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Engine
-
 from bot.answering.kb import KnowledgeBase
 from bot.answering.matcher import Matcher
 from bot.config import TZ
@@ -25,6 +23,7 @@ from bot.reports.render_html import render_html
 from bot.reports.render_md import render_markdown
 from bot.reports.summary import summary
 from bot.reports.week import IsoWeek
+from bot.store.interfaces import ReportReader
 
 SCHEDULE_TIME = dt.time(9, 0, tzinfo=TZ)
 SCHEDULE_DAY = 1  # Monday in python-telegram-bot's run_daily numbering (0 = Sunday)
@@ -56,7 +55,7 @@ def render(report: WeeklyReport, fmt: str, top: int = 20) -> ReportDocument:
 
 
 def weekly_report_document(
-    engine: Engine,
+    reader: ReportReader,
     kb: KnowledgeBase,
     matcher: Matcher,
     today: dt.date,
@@ -66,11 +65,11 @@ def weekly_report_document(
 ) -> ReportDocument:
     """Build and render one week's report (default: last week as of `today`); blocking."""
     week = week or IsoWeek.last_before(today)
-    return render(build_report(engine, kb, matcher, week, today, now), fmt)
+    return render(build_report(reader, kb, matcher, week, today, now), fmt)
 
 
 async def build_weekly_report_document(
-    engine: Engine,
+    reader: ReportReader,
     kb: KnowledgeBase,
     matcher: Matcher,
     today: dt.date,
@@ -79,4 +78,4 @@ async def build_weekly_report_document(
     now: dt.datetime | None = None,
 ) -> ReportDocument:
     """The same, in a worker thread, so the bot's event loop keeps answering while the report is built."""
-    return await asyncio.to_thread(weekly_report_document, engine, kb, matcher, today, week, fmt, now)
+    return await asyncio.to_thread(weekly_report_document, reader, kb, matcher, today, week, fmt, now)

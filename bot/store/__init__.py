@@ -1,4 +1,7 @@
-"""Storage: one small contract (`Store`), one SQLAlchemy implementation, migrations applied at start."""
+"""Storage: every SQL statement of the bot, behind one small Protocol per consumer (interfaces.py).
+
+One SQLAlchemy Core implementation for SQLite and PostgreSQL; migrations applied at start.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,11 @@ from pathlib import Path
 from sqlalchemy import exc, text
 from sqlalchemy.engine import Engine
 
-from bot.store.base import Exchange, NewTicket, Store, UserState
-from bot.store.sql import SqlStore, make_engine
+from bot.store.base import Exchange, NewTicket, UserState
+from bot.store.engine import make_engine
+from bot.store.sql import SqlStore
 
-__all__ = ["Exchange", "NewTicket", "SqlStore", "Store", "UserState", "make_engine", "migrate", "open_store"]
+__all__ = ["Exchange", "NewTicket", "SqlStore", "UserState", "make_engine", "migrate", "open_store"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK_ID = 0x46474F4E  # "FGON": one migrator at a time across PostgreSQL workers

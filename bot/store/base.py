@@ -1,20 +1,14 @@
-"""The storage contract the dialog core needs; `SqlStore` implements it for SQLite and PostgreSQL.
-
-Every method is one transaction. Methods that create something from a channel message are idempotent on
-that message's id, because channels re-deliver (Telegram after a restart, WeChat up to three times).
-"""
+"""The plain data the store's interfaces (bot/store/interfaces.py) take and return; no SQL here."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from enum import StrEnum
+from typing import Any
 
-from bot.models import Address, Candidate, Incoming, Outgoing, Ticket
-
-if TYPE_CHECKING:
-    from bot.desk.tickets import Change
+from bot.desk.tickets import ACTIVE
+from bot.models import Address, Candidate, Incoming, Outgoing, TicketStatus
 
 
 @dataclass
@@ -76,65 +70,51 @@ class WaitingAnswer:
     out: Outgoing
 
 
-class Store(Protocol):
-    def user(self, channel: str, user_id: str) -> UserState:
-        """The user's state; a fresh default (not yet saved) when the user is new."""
-        ...
+@dataclass(frozen=True)
+class TicketEvent:
+    """One line of a ticket's append-only history."""
 
-    def replies_to(self, address: Address, message_id: str) -> list[Outgoing] | None:
-        """Replies already recorded for that channel message, or None if it was never processed."""
-        ...
+    at: dt.datetime
+    actor: str
+    action: str
+    detail: str | None
 
-    def arrival(
-        self, address: Address, user_id: str, message_id: str | None
-    ) -> tuple[list[Outgoing] | None, UserState]:
-        """`replies_to` and `user` in one read, as each message starts: (earlier replies or None, the user).
 
-        The user's `answers_waiting` says whether any staff answer to this chat is undelivered, so the common
-        message pays no second query for `waiting_answers`.
-        """
-        ...
+@dataclass(frozen=True)
+class OutboxItem:
+    """A queued message with its delivery bookkeeping."""
 
-    def record(self, exchange: Exchange) -> list[Outgoing]:
-        """Save the incoming message, its replies and the user's state atomically, marking `delivered` delivered.
+    id: int
+    out: Outgoing
+    ticket_id: int | None
+    attempts: int
+    created_at: dt.datetime
 
-        If the same channel message was recorded meanwhile (a concurrent re-delivery), nothing is written and
-        the replies recorded the first time are returned; otherwise `exchange.replies`.
-        """
-        ...
 
-    def waiting_answers(self, address: Address, at: dt.datetime) -> list[WaitingAnswer]:
-        """Staff answers queued for this chat, oldest first, that nobody delivered and no sender holds at `at`.
+@dataclass(frozen=True)
+class Filter:
+    """Which tickets a queue listing shows; every field narrows it, None means any."""
 
-        Ones whose push failed (given up, or waiting for a retry) are included: the user's contact is their chance.
-        """
-        ...
+    statuses: frozenset[TicketStatus] | None = ACTIVE
+    district: str | None = None
+    department: str | None = None  # substring match: "人社" finds every 区人社局 desk
+    overdue_at: dt.datetime | None = None  # only active tickets due before this moment
+    due_before: dt.datetime | None = None  # only tickets due before this moment (reminders)
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    limit: int = 200
 
-    def answer_delivered(self, ticket_id: int) -> bool:
-        """Whether the ticket's latest staff answer has reached the enterprise's chat (False when none was queued)."""
-        ...
 
-    def open_ticket(self, new: NewTicket) -> Ticket:
-        """Create a ticket with the next number of its day; the existing one if its message opened one already."""
-        ...
+@dataclass(frozen=True)
+class Card:
+    """Where a ticket's card is shown in the Telegram staff group."""
 
-    def tickets_of(self, channel: str, user_id: str, limit: int = 10) -> list[Ticket]:
-        """The user's tickets, newest first."""
-        ...
+    chat_id: int
+    message_id: int
 
-    def change_ticket(self, number: str, actor: str, at: dt.datetime, decide: Callable[[Ticket], Change]) -> Ticket:
-        """Apply `decide`'s change to the locked ticket with its history event; its TicketError writes nothing."""
-        ...
 
-    def recent_turns(self, address: Address, limit: int = 6) -> list[dict[str, str]]:
-        """The last turns of a chat, oldest first, as {"direction", "text"} (context for a new ticket)."""
-        ...
+class Refusal(StrEnum):
+    """Why a WeChat customer-service message may not be sent now; neither gets better by waiting."""
 
-    def claim_nonce(self, at: int, nonce: str, body_sha256: str, expired_before: int) -> bool:
-        """Remember a signed WeChat push's (timestamp `at`, nonce) with its body's hash; whether that hash is the first.
-
-        The first hash stored for a pair wins, atomically across processes: the same hash again (WeChat's own
-        retry) is True, another hash (a replayed signature on a forged body) is False. Pairs signed before
-        `expired_before` (Unix seconds) can no longer be fresh; each call drops a few of them.
-        """
-        ...
+    CLOSED = "closed"  # no user message within 48 hours
+    QUOTA = "quota"  # 5 messages already sent in this window

@@ -8,21 +8,31 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.store.dialect import insert
 from bot.store.schema import scheduled_runs
 
 logger = logging.getLogger(__name__)
 
 
-def claim_once(engine: Engine, job: str, period: str, at: dt.datetime) -> bool:
-    """True for the one caller that claims `job` for `period`; False for every later one."""
-    insert = (pg_insert if engine.dialect.name == "postgresql" else sqlite_insert)(scheduled_runs)
-    claim = insert.values(job=job, period=period, claimed_at=at).on_conflict_do_nothing()
-    with engine.begin() as conn:
-        claimed = conn.execute(claim.returning(scheduled_runs.c.job)).first() is not None
-    if not claimed:
-        logger.info("%s for %s already run by another worker", job, period)
-    return claimed
+class OnceLedger:
+    """`Once` on the shared database: a (job, period) row per claimed run."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._claim = (
+            insert(scheduled_runs, engine.dialect.name)
+            .values(job=sa.bindparam("job"), period=sa.bindparam("period"), claimed_at=sa.bindparam("at"))
+            .on_conflict_do_nothing()
+            .returning(scheduled_runs.c.job)
+        )
+
+    def claim(self, job: str, period: str, at: dt.datetime) -> bool:
+        """True for the one caller that claims `job` for `period`; False for every later one."""
+        with self.engine.begin() as conn:
+            claimed = conn.execute(self._claim, {"job": job, "period": period, "at": at}).first() is not None
+        if not claimed:
+            logger.info("%s for %s already run by another worker", job, period)
+        return claimed

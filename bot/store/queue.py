@@ -1,9 +1,9 @@
-"""Staff-side storage: the ticket queue, locked ticket changes with their history, the outbox, FAQ candidates.
+"""Staff-side storage: the ticket desk (queue, locked changes with their history) and the outbox.
 
-Works on the same engine as `SqlStore`, in any number of processes. A change locks its ticket row first
-(`SELECT … FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` serializes writers), so a rule decides on the
-current row and exactly one of several racing staff members claims a ticket. Outbox messages are leased with
-`FOR UPDATE SKIP LOCKED`, so several channel workers never send the same message at the same time.
+Works on the same engine as `SqlStore`, in any number of processes. A change locks its ticket row first (see
+bot/store/changes.py), so a rule decides on the current row and exactly one of several racing staff members
+claims a ticket. Outbox messages are leased with `FOR UPDATE SKIP LOCKED`, so several channel workers never
+send the same message at the same time.
 """
 
 from __future__ import annotations
@@ -11,53 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
-from bot.desk.tickets import ACTION_NAMES, ACTIVE, Change, TicketNotFound
+from bot.desk.tickets import ACTION_NAMES, ACTIVE, Change
 from bot.models import Address, Option, Outgoing, Ticket, TicketStatus
+from bot.store.base import Filter, NewTicket, OutboxItem, TicketEvent
+from bot.store.changes import apply_change, write_event
+from bot.store.rows import row_to_ticket
 from bot.store.schema import faq_candidates, outbox, ticket_events, tickets
-from bot.store.sql import SqlStore, row_to_ticket
+from bot.store.sql import SqlStore
+
+__all__ = ["Filter", "OutboxItem", "TicketEvent", "TicketQueue"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TicketEvent:
-    """One line of a ticket's append-only history."""
-
-    at: dt.datetime
-    actor: str
-    action: str
-    detail: str | None
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    """A queued message with its delivery bookkeeping."""
-
-    id: int
-    out: Outgoing
-    ticket_id: int | None
-    attempts: int
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class Filter:
-    """Which tickets a queue listing shows; every field narrows it, None means any."""
-
-    statuses: frozenset[TicketStatus] | None = ACTIVE
-    district: str | None = None
-    department: str | None = None  # substring match: "人社" finds every 区人社局 desk
-    overdue_at: dt.datetime | None = None  # only active tickets due before this moment
-    due_before: dt.datetime | None = None  # only tickets due before this moment (reminders)
-    created_from: dt.datetime | None = None
-    created_to: dt.datetime | None = None
-    limit: int = 200
 
 
 def _options(raw: Any) -> tuple[Option, ...]:
@@ -65,12 +33,20 @@ def _options(raw: Any) -> tuple[Option, ...]:
 
 
 class TicketQueue:
-    """Queue, changes, history and outbox on a `SqlStore`'s engine."""
+    """The ticket desk and the outbox (bot/store/interfaces.py) on a `SqlStore`'s engine."""
 
     def __init__(self, store: SqlStore) -> None:
         self.store = store
         self.engine = store.engine
         self.pg = self.engine.dialect.name == "postgresql"
+
+    def open_ticket(self, new: NewTicket) -> Ticket:
+        """A ticket registered at the desk (a hotline call): the same numbering as the dialog's."""
+        return self.store.open_ticket(new)
+
+    def close(self) -> None:
+        """Release pooled connections (a one-shot command, before it exits)."""
+        self.engine.dispose()
 
     # ---- reading -----------------------------------------------------------------------------------------
 
@@ -145,27 +121,8 @@ class TicketQueue:
     # ---- changing ----------------------------------------------------------------------------------------
 
     def apply(self, number: str, actor: str, at: dt.datetime, decide: Callable[[Ticket], Change]) -> Ticket:
-        """Lock the ticket, let `decide` compute the change, write it with its event and messages atomically.
-
-        Raises TicketNotFound for an unknown number and whatever TicketError `decide` raises (nothing written).
-        """
-        with self.engine.begin() as conn:
-            q = sa.select(tickets).where(tickets.c.number == number.strip().upper())
-            row = conn.execute(q.with_for_update() if self.pg else q).first()
-            if row is None:
-                raise TicketNotFound(f"没有找到工单 {number}")
-            ticket = row_to_ticket(row)
-            change = decide(ticket)
-            if change.values:
-                update = tickets.update().where(tickets.c.id == ticket.id).values(**change.values, updated_at=at)
-                ticket = row_to_ticket(conn.execute(update.returning(*tickets.c)).one())
-            self._event(conn, ticket.id, at, actor, change)
-            for out in change.outgoing:
-                self._enqueue(conn, out, ticket.id, at)
-            if change.faq_candidate is not None:
-                conn.execute(faq_candidates.insert().values(ticket_id=ticket.id, **change.faq_candidate))
-        logger.info("ticket %s: %s by %s", ticket.number, change.action, actor)
-        return ticket
+        """Lock the ticket, let `decide` compute the change, write it with its event and messages atomically."""
+        return apply_change(self.engine, self.store.sql, number, actor, at, decide)
 
     def apply_if(
         self, number: str, actor: str, at: dt.datetime, sources: frozenset[TicketStatus], change: Change
@@ -194,7 +151,7 @@ class TicketQueue:
             with self.engine.begin() as conn:
                 row = conn.execute(stmt, params).first()
                 if row is not None:
-                    self._event(conn, row.id, at, actor, change)
+                    write_event(conn, self.store.sql, row.id, at, actor, change)
         if row is None:
             return None
         ticket = row_to_ticket(row)
@@ -205,36 +162,9 @@ class TicketQueue:
         """Record one event on several tickets without changing them (催办, 督办)."""
         with self.engine.begin() as conn:
             for ticket_id in ticket_ids:
-                self._event(conn, ticket_id, at, actor, change)
-
-    def _event(self, conn: Connection, ticket_id: int, at: dt.datetime, actor: str, change: Change) -> None:
-        action = ACTION_NAMES.get(change.action, change.action)
-        conn.execute(
-            self.store.sql.insert_event,
-            {"ticket_id": ticket_id, "at": at, "actor": actor[:64], "action": action, "detail": change.detail},
-        )
+                write_event(conn, self.store.sql, ticket_id, at, actor, change)
 
     # ---- outbox ------------------------------------------------------------------------------------------
-
-    def _enqueue(self, conn: Connection, out: Outgoing, ticket_id: int | None, at: dt.datetime) -> None:
-        options = [{"label": o.label, "action": o.action, "kind": o.kind} for o in out.options] or None
-        conn.execute(
-            outbox.insert().values(
-                channel=out.address.channel,
-                chat_id=out.address.chat_id,
-                text=out.text,
-                options=options,
-                ticket_id=ticket_id,
-                created_at=at,
-                next_attempt_at=at,
-                attempts=0,
-            )
-        )
-
-    def enqueue(self, out: Outgoing, at: dt.datetime, ticket_id: int | None = None) -> None:
-        """Queue one message for its channel's running adapter."""
-        with self.engine.begin() as conn:
-            self._enqueue(conn, out, ticket_id, at)
 
     def claim_outbox(
         self,
@@ -298,7 +228,14 @@ class TicketQueue:
                 conn.execute(
                     tickets.update().where(tickets.c.id == item.ticket_id).values(callback_needed=True, updated_at=at)
                 )
-                self._event(conn, item.ticket_id, at, "system", Change("投递失败", detail=f"{error}；请电话回访"))
+                write_event(
+                    conn,
+                    self.store.sql,
+                    item.ticket_id,
+                    at,
+                    "system",
+                    Change("投递失败", detail=f"{error}；请电话回访"),
+                )
         logger.warning("outbox %s to %s gave up after %s attempts", item.id, item.out.address.channel, item.attempts)
 
     def pending_count(self, channel: str | None = None) -> int:

@@ -4,131 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bot.config import TZ
-from bot.models import Address, Candidate, Option, Outgoing, Ticket, TicketStatus
+from bot.models import Address, Option, Outgoing, Ticket, TicketStatus
 from bot.store.base import Exchange, NewTicket, UserState, WaitingAnswer
+from bot.store.changes import apply_change
+from bot.store.engine import READS
 from bot.store.prepared import Prepared, raw_cursor
+from bot.store.rows import dump_candidates, row_to_ticket
 from bot.store.schema import fit, messages, outbox, rate_limits, ticket_events, tickets, users, wechat_nonces
 from bot.store.statements import Statements
 
+if TYPE_CHECKING:
+    from bot.desk.tickets import Change
+
 logger = logging.getLogger(__name__)
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; plain postgresql:// URLs use psycopg 3, SQLite gets WAL and a busy timeout."""
-    if url.startswith(("postgresql://", "postgres://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across process crashes, fsync only at checkpoints
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        @sa.event.listens_for(engine, "begin")
-        def _immediate(conn: Connection) -> None:
-            # Take the write lock at BEGIN so concurrent writers queue instead of failing on lock upgrade.
-            # Reads (the READS option) need no BEGIN: each SELECT is its own snapshot of the last commit.
-            if not conn.get_execution_options().get(READS):
-                conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
-
-        return _sqlite_manual_begin(engine)
-    engine = sa.create_engine(url, pool_size=10, max_overflow=20)
-    _ping_when_idle(engine)
-    return engine
-
-
-READS = "fugong_reads"  # execution option: this connection only reads (SQLite: no BEGIN, no write lock)
-PING_IDLE_SECONDS = 30.0
-
-
-def _ping_when_idle(engine: Engine) -> None:
-    """Check a pooled connection before use only if it sat idle a while (a server restart breaks those).
-
-    Cheaper than `pool_pre_ping`, which costs a round trip on every checkout; a busy connection that breaks
-    fails its statement and SQLAlchemy then invalidates the whole pool.
-    """
-
-    @sa.event.listens_for(engine, "checkin")
-    def _idle_since(_dbapi_conn: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @sa.event.listens_for(engine, "checkout")
-    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        if time.monotonic() - record.info.get("idle_since", time.monotonic()) < PING_IDLE_SECONDS:
-            return
-        try:
-            engine.dialect.do_ping(dbapi_conn)
-        except Exception as exc:
-            raise sa.exc.DisconnectionError(f"stale pooled connection: {exc}") from exc  # the pool retries
-
-
-def _sqlite_manual_begin(engine: Engine) -> Engine:
-    """Let our BEGIN IMMEDIATE above replace pysqlite's implicit transactions."""
-
-    @sa.event.listens_for(engine, "connect")
-    def _autocommit(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-
-    return engine
-
-
-def load_candidates(raw: Any) -> tuple[Candidate, ...]:
-    """Candidates from their JSON column; a malformed value (hand-edited row) reads as none."""
-    try:
-        return tuple(Candidate(str(c["id"]), float(c["score"])) for c in raw or ())
-    except (KeyError, TypeError, ValueError):
-        return ()
-
-
-def _dump_candidates(cands: tuple[Candidate, ...]) -> list[dict[str, Any]]:
-    return [{"id": c.id, "score": c.score} for c in cands]
-
-
-def row_to_ticket(row: Any) -> Ticket:
-    m = row._mapping
-    return Ticket(
-        id=m["id"],
-        number=m["number"],
-        created_at=m["created_at"],
-        channel=m["channel"],
-        user_id=m["user_id"],
-        chat_id=m["chat_id"],
-        question=m["question"],
-        status=TicketStatus(m["status"]),
-        district=m["district"],
-        enterprise=m["enterprise"],
-        contact=m["contact"],
-        category=m["category"],
-        tier=m["tier"],
-        department=m["department"],
-        assignee=m["assignee"],
-        due_at=m["due_at"],
-        answer=m["answer"],
-        satisfaction=m["satisfaction"],
-        candidates=load_candidates(m["candidates"]),
-        updated_at=m["updated_at"],
-        paused_at=m["paused_at"],
-        callback_needed=bool(m["callback_needed"]),
-    )
-
-
-def number(prefix: str, day: str, seq: int) -> str:
-    """A ticket number: prefix, Asia/Shanghai day, sequence of the day (PostgreSQL builds the same in SQL)."""
-    return f"{prefix}{day}-{seq:04d}"
 
 
 def _lookup(address: Address, user_id: str, message_id: str | None) -> dict[str, Any]:
@@ -146,7 +41,10 @@ def _user_state(channel: str, user_id: str, row: Any) -> UserState:
 
 
 class SqlStore:
-    """The `Store` contract on one SQLAlchemy engine; safe to share between threads and processes."""
+    """The conversation record, flood counter and nonce ledger on one SQLAlchemy engine (see bot/store/interfaces.py).
+
+    Safe to share between threads and processes.
+    """
 
     def __init__(self, engine: Engine, ticket_prefix: str = "FG") -> None:
         self.engine = engine
@@ -166,11 +64,6 @@ class SqlStore:
             self._prune_nonces = Prepared(self.sql.prune_nonces, d)
             self._waiting_answers = Prepared(self.sql.waiting_answers, d)
             self._mark_delivered = Prepared(self.sql.mark_delivered, d)
-
-    @contextmanager
-    def tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
 
     # ---- SQLite's write-ahead log -------------------------------------------------------------------------
 
@@ -247,9 +140,6 @@ class SqlStore:
 
     # ---- conversation log --------------------------------------------------------------------------------
 
-    def replies_to(self, address: Address, message_id: str) -> list[Outgoing] | None:
-        return self.arrival(address, "", message_id)[0]
-
     def _replies(self, conn: Connection, incoming_id: int) -> list[Outgoing]:
         rows = conn.execute(self.sql.replies, {"in_id": incoming_id}).all()
         return [
@@ -278,7 +168,7 @@ class SqlStore:
             "outcome": exchange.outcome,
             "faq_id": exchange.faq_id,
             "score": exchange.score,
-            "candidates": _dump_candidates(exchange.candidates) or None,
+            "candidates": dump_candidates(exchange.candidates) or None,
             "ticket_id": exchange.ticket_id,
             **self._user_params(u, at),
         }
@@ -316,7 +206,7 @@ class SqlStore:
                         self._mark_delivered.execute_many(cur, delivered)
         if in_id is not None:
             return list(exchange.replies)
-        previous = self.replies_to(inc.address, inc.message_id or "")
+        previous = self.arrival(inc.address, "", inc.message_id or "")[0]
         if previous is None:
             raise RuntimeError(f"message {inc.message_id} neither recorded nor found")
         logger.info("duplicate delivery of %s message %s", inc.address.channel, inc.message_id)
@@ -371,7 +261,7 @@ class SqlStore:
             "district": new.district,
             "question": new.question,
             "context": list(new.context) or None,
-            "candidates": _dump_candidates(new.candidates) or None,
+            "candidates": dump_candidates(new.candidates) or None,
             "category": new.category,
             "tier": new.tier,
             "department": new.department,
@@ -388,14 +278,12 @@ class SqlStore:
                 with self.reader.connect() as conn:
                     return row_to_ticket(conn.execute(self.sql.ticket_by_source, params).one())
         else:  # BEGIN IMMEDIATE serializes writers: no race between the check and the insert
-            with self.tx() as conn:
+            with self.engine.begin() as conn:
                 existing = conn.execute(self.sql.ticket_by_source, params).first()
                 if existing is not None:
                     return row_to_ticket(existing)
                 seq = conn.execute(self.sql.next_seq, params).scalar_one()
-                row = conn.execute(
-                    self.sql.insert_ticket, {**params, "number": number(self.ticket_prefix, day, seq)}
-                ).one()
+                row = conn.execute(self.sql.insert_ticket, {**params, "seq": seq}).one()
                 conn.execute(
                     self.sql.insert_event,
                     {"ticket_id": row.id, "at": new.at, "actor": params["actor"], "action": "创建", "detail": None},
@@ -403,10 +291,8 @@ class SqlStore:
         logger.info("ticket %s opened from %s", row.number, new.address.channel)
         return row_to_ticket(row)
 
-    def change_ticket(self, number: str, actor: str, at: Any, decide: Any) -> Ticket:
-        from bot.store.queue import TicketQueue  # the staff-side queue module builds on this one
-
-        return TicketQueue(self).apply(number, actor, at, decide)
+    def change_ticket(self, number: str, actor: str, at: dt.datetime, decide: Callable[[Ticket], Change]) -> Ticket:
+        return apply_change(self.engine, self.sql, number, actor, at, decide)
 
     # ---- the flood limit ---------------------------------------------------------------------------------
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite  # PostgreSQL's dialect is imported only where it is used (0.1 s)
 
 from bot.models import TicketStatus
+from bot.store.dialect import insert
+from bot.store.rows import ticket_number
 from bot.store.schema import (
     messages,
     outbox,
@@ -61,13 +62,8 @@ class Statements:
     """Every statement the dialog's hot path runs, for one dialect."""
 
     def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
         self.pg = dialect == "postgresql"
-        insert: Any = sqlite.insert
-        if self.pg:
-            from sqlalchemy.dialects import postgresql
-
-            insert = postgresql.insert
-        self.insert = insert
 
         # ---- arrival: the user's state and whether the message was seen, in one query -----------------------
         seen = (
@@ -102,10 +98,10 @@ class Statements:
 
         # ---- record: incoming message, replies, user state ---------------------------------------------------
         dedup = ["channel", "chat_id", "channel_message_id"]
-        ins_in = insert(messages).values({c: _typed(messages, c) for c in IN_COLUMNS})
+        ins_in = insert(messages, dialect).values({c: _typed(messages, c) for c in IN_COLUMNS})
         self.insert_incoming = ins_in.on_conflict_do_nothing(index_elements=dedup).returning(messages.c.id)
         self.insert_reply = messages.insert().values({c: _typed(messages, c) for c in OUT_COLUMNS})
-        ins_user = insert(users).values(
+        ins_user = insert(users, dialect).values(
             channel=P("u_channel", type_=users.c.channel.type),
             user_id=P("u_user_id", type_=users.c.user_id.type),
             created_at=P("u_updated_at", type_=users.c.updated_at.type),
@@ -149,13 +145,23 @@ class Statements:
         )
         self.ticket_by_source = sa.select(tickets).where(by_source)
         self.next_seq = (
-            insert(ticket_counters)
+            insert(ticket_counters, dialect)
             .values(day=P("day"), last_seq=1)
             .on_conflict_do_update(index_elements=["day"], set_={"last_seq": ticket_counters.c.last_seq + 1})
             .returning(ticket_counters.c.last_seq)
         )
-        self.insert_ticket = tickets.insert().values({c: _typed(tickets, c) for c in TICKET_COLUMNS})
-        self.insert_ticket = self.insert_ticket.returning(*tickets.c)  # the row as stored, no second round trip
+        self.insert_ticket = (
+            tickets.insert()
+            .values(
+                {
+                    "number": ticket_number(
+                        P("prefix", type_=sa.Text), P("day", type_=sa.Text), P("seq", type_=sa.Integer)
+                    ),
+                    **{c: _typed(tickets, c) for c in TICKET_COLUMNS[1:]},
+                }
+            )
+            .returning(*tickets.c)  # the row as stored, no second round trip
+        )
         self.insert_event = ticket_events.insert().values(
             ticket_id=P("ticket_id"),
             at=_typed(ticket_events, "at"),
@@ -174,7 +180,7 @@ class Statements:
 
         # ---- the flood limit: count one message in the user's current window, atomically -------------------
         fresh = rate_limits.c.window_start <= P("cutoff", type_=sa.Float)
-        ins_hit = insert(rate_limits).values(
+        ins_hit = insert(rate_limits, dialect).values(
             channel=P("channel"), user_id=P("user_id"), window_start=P("now", type_=sa.Float), count=1
         )
         self.count_message = ins_hit.on_conflict_do_update(
@@ -186,7 +192,7 @@ class Statements:
         ).returning(rate_limits.c.count)
 
         # ---- WeChat nonces: the first body of a (timestamp, nonce) wins, atomically -------------------------
-        ins_nonce = insert(wechat_nonces).values(
+        ins_nonce = insert(wechat_nonces, dialect).values(
             at=P("at", type_=sa.BigInteger), nonce=P("nonce"), body_sha256=P("body_sha256")
         )
         self.claim_nonce = ins_nonce.on_conflict_do_update(  # a no-op update, so RETURNING gives the first body
@@ -209,8 +215,6 @@ class Statements:
         Nothing but the incoming row is attempted when the message id is already recorded: the other inserts
         select from the incoming insert's RETURNING, which is empty on conflict.
         """
-        from sqlalchemy.dialects import postgresql  # here: a SQLite bot never loads it
-
         i = ins_in.on_conflict_do_nothing(index_elements=dedup).returning(messages.c.id).cte("i")
         r = (
             sa.func.json_to_recordset(P("replies", type_=sa.JSON))
@@ -231,7 +235,7 @@ class Statements:
             ).select_from(i).join(r, sa.true()),
         )  # fmt: skip
         values = {c: _user(c) for c in USER_VALUES}
-        ins_user = postgresql.insert(users).from_select(
+        ins_user = insert(users, self.dialect).from_select(
             ["channel", "user_id", "created_at", *USER_VALUES],
             sa.select(
                 P("u_channel", type_=users.c.channel.type),
@@ -252,26 +256,18 @@ class Statements:
         (channel, chat_id, source_message_id) makes the second insert nothing (its number is skipped, numbers
         stay unique and increasing) and the caller reads the first one's ticket.
         """
-        from sqlalchemy.dialects import postgresql  # here: a SQLite bot never loads it
-
         fresh = ~sa.exists().where(by_source)
         n = (
-            postgresql.insert(ticket_counters)
+            insert(ticket_counters, self.dialect)
             .from_select(["day", "last_seq"], sa.select(P("day", type_=sa.Text), sa.literal(1)).where(fresh))
             .on_conflict_do_update(index_elements=["day"], set_={"last_seq": ticket_counters.c.last_seq + 1})
             .returning(ticket_counters.c.last_seq)
             .cte("n")
         )
-        seq = sa.cast(n.c.last_seq, sa.Text)
-        number = (
-            P("prefix", type_=sa.Text)
-            + P("day", type_=sa.Text)
-            + sa.literal("-")
-            + sa.func.lpad(seq, sa.func.greatest(4, sa.func.length(seq)), "0")
-        )
+        number = ticket_number(P("prefix", type_=sa.Text), P("day", type_=sa.Text), n.c.last_seq)
         values = [_typed(tickets, c) for c in TICKET_COLUMNS[1:]]
         t = (
-            postgresql.insert(tickets)
+            insert(tickets, self.dialect)
             .from_select(
                 [*TICKET_COLUMNS, "callback_needed"],
                 sa.select(number, *values, sa.false()).select_from(n),

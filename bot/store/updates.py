@@ -17,10 +17,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
+from bot.store.dialect import insert
 from bot.store.schema import telegram_updates
 
 logger = logging.getLogger(__name__)
@@ -40,9 +39,9 @@ class UpdateQueue:
         if not updates:
             return
         rows = [{"update_id": u, "chat_id": c, "body": b, "received_at": at, "attempts": 0} for u, c, b in updates]
-        insert = (pg_insert if self.pg else sqlite_insert)(telegram_updates).on_conflict_do_nothing()
+        put = insert(telegram_updates, self.engine.dialect.name).on_conflict_do_nothing()
         with self.engine.begin() as conn:
-            conn.execute(insert, rows)
+            conn.execute(put, rows)
             if self.pg:
                 conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
 

@@ -10,36 +10,27 @@ resolved through this record, never through `forward_from` (users can hide it).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from bot.desk.tickets import ACTIVE
 from bot.models import Ticket
+from bot.store.base import Card
+from bot.store.dialect import insert
+from bot.store.rows import row_to_ticket
 from bot.store.schema import telegram_cards, tickets
-from bot.store.sql import row_to_ticket
 
 LEASE = dt.timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class Card:
-    """Where a ticket's card is shown."""
-
-    chat_id: int
-    message_id: int
-
-
 class CardStore:
-    """Claims, records and looks up staff-group cards; every method is one short transaction."""
+    """Claims, records and looks up staff-group cards (`Cards`); every method is one short transaction."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._claim = (
-            insert(telegram_cards)
+            insert(telegram_cards, engine.dialect.name)
             .values(ticket_id=sa.bindparam("ticket_id"), chat_id=sa.bindparam("chat_id"), claimed_at=sa.bindparam("at"))
             .on_conflict_do_nothing(index_elements=["ticket_id"])
         )

@@ -11,12 +11,12 @@ counts the messages sent since a given opening; a newer opening starts the count
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from bot.store.base import Refusal
+from bot.store.dialect import insert
 from bot.store.schema import users, wechat_windows
 
 CHANNEL = "wechat"  # the channel bot.channels.wechat records its followers under
@@ -24,15 +24,8 @@ WINDOW = dt.timedelta(hours=48)
 QUOTA = 5
 
 
-class Refusal(StrEnum):
-    """Why a customer-service message may not be sent now; neither gets better by waiting."""
-
-    CLOSED = "closed"  # no user message within 48 hours
-    QUOTA = "quota"  # 5 messages already sent in this window
-
-
 class WindowStore:
-    """Hands out the message slots of a follower's current window atomically."""
+    """Hands out the message slots of a follower's current window atomically (`Windows`)."""
 
     def __init__(self, engine: Engine, window: dt.timedelta = WINDOW, quota: int = QUOTA) -> None:
         self.engine = engine
@@ -42,8 +35,7 @@ class WindowStore:
         self._opened = sa.select(users.c.updated_at).where(
             users.c.channel == CHANNEL, users.c.user_id == openid, users.c.updated_at > sa.bindparam("since")
         )
-        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        first = insert(wechat_windows).from_select(
+        first = insert(wechat_windows, engine.dialect.name).from_select(
             ["openid", "opened_at", "cs_sent"],
             self._opened.with_only_columns(openid, users.c.updated_at, sa.literal(1)),
         )
