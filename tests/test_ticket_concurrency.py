@@ -52,9 +52,3 @@ def test_four_workers_creating_in_parallel_get_distinct_consecutive_numbers(stor
     assert len(set(numbers)) == 100
     assert sorted(numbers) == [f"FG20200323-{i:04d}" for i in range(1, 101)], "none lost, none skipped"
     assert table_count(db_url, "tickets") == 100
-
-
-def test_a_redelivered_message_does_not_open_a_second_ticket(store: SqlStore) -> None:
-    new = NewTicket(Address("telegram", "c1"), "u1", "问题", AT, "msg-7")
-    assert store.open_ticket(new).number == store.open_ticket(new).number
-    assert len(store.tickets_of("telegram", "u1")) == 1
