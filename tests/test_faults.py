@@ -130,24 +130,6 @@ def test_1_a_replay_is_refused_by_every_endpoint_process(
         engine.dispose()
 
 
-def test_1_nonces_are_first_writer_wins_and_expire(store: SqlStore) -> None:
-    """The store's side: one body per (timestamp, nonce); pairs that can no longer be fresh are pruned."""
-    now = int(time.time())
-    assert store.claim_nonce(now, "n1", "a" * 64, now - 300)
-    assert store.claim_nonce(now, "n1", "a" * 64, now - 300), "the same body again: WeChat's retry"
-    assert not store.claim_nonce(now, "n1", "b" * 64, now - 300)
-    assert store.claim_nonce(now, "n2", "b" * 64, now - 300)
-    for i in range(3):
-        store.claim_nonce(now, f"more{i}", "c" * 64, now - 300)
-    assert table_count_of(store, "wechat_nonces") == 5
-    later = now + 600  # all five are stale by then: each push drops two of them, its own pair stays
-    assert store.claim_nonce(later, "n1", "b" * 64, later - 300), "another timestamp, another pair"
-    assert table_count_of(store, "wechat_nonces") == 4
-    store.claim_nonce(later, "n3", "d" * 64, later - 300)
-    store.claim_nonce(later, "n4", "d" * 64, later - 300)
-    assert table_count_of(store, "wechat_nonces") == 3
-
-
 def test_1_safe_mode_takes_encrypted_pushes_only(loop: LoopThread, assistant: Assistant) -> None:
     config = WeChatConfig(token=TOKEN, aes_key=AES_KEY, app_id=APP_ID)
     url = endpoint_url(loop, WeChatEndpoint(config, assistant.handle, assistant.store))
