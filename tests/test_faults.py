@@ -152,7 +152,7 @@ def test_2_the_longest_values_each_channel_allows_are_stored_alike(assistant: As
     telegram = Address("telegram", "8000000001")
     replies = assistant.handle(Incoming(telegram, "8000000001", "社保费能缓缴吗", message_id="1", user_name=name))
     assert replies and "繁忙" not in replies[0].text
-    assert store.user("telegram", "8000000001").name == name[:128]
+    assert store.arrival(telegram, "8000000001", None)[1].name == name[:128]
 
     hostile = "x" * 300
     address = Address("console", hostile)

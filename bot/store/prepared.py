@@ -5,6 +5,10 @@ parameter construction, result metadata, events) — more than SQLite needs to r
 SQLAlchemy's compiled SQL and the types' processors (so values are stored and read exactly as through
 SQLAlchemy: UTC datetimes, JSON) and skips the rest. Only public API: the compiled string, its positional
 bind names and binds, and each type's `dialect_impl(...).bind_processor/result_processor`.
+
+Measured (bench_wechat.py, SQLite, one worker, medians of 3): 1253 req/s and 0.78 ms server CPU per message
+with these statements on raw cursors, 804 req/s and 1.21 ms through `Connection.execute`. The statements are
+the ones in statements.py, compiled here, so each is still written once.
 """
 
 from __future__ import annotations

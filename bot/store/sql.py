@@ -91,11 +91,6 @@ class SqlStore:
 
     # ---- users -------------------------------------------------------------------------------------------
 
-    def user(self, channel: str, user_id: str) -> UserState:
-        with self.reader.connect() as conn:
-            row = conn.execute(self.sql.user, {"channel": channel, "user_id": user_id}).first()
-        return _user_state(channel, user_id, row)
-
     def arrival(
         self, address: Address, user_id: str, message_id: str | None
     ) -> tuple[list[Outgoing] | None, UserState]:
