@@ -9,24 +9,17 @@ asks the limit).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
 
 from bot.models import Incoming, Outgoing
+from bot.store.interfaces import FloodCounter
 
 FLOOD_REPLY = "您发送消息太频繁了，请稍等一分钟再继续提问。"
-WINDOW_SECONDS = 60.0
-
-
-class Counter(Protocol):
-    def count_message(self, channel: str, user_id: str, now: float, window: float = WINDOW_SECONDS) -> int:
-        """Count one message of the user; how many in their current window, this one included."""
-        ...
 
 
 class FloodLimit:
-    """At most `per_minute` messages per user and minute, counted by a shared `Counter` (the store)."""
+    """At most `per_minute` messages per user and minute, counted by a shared `FloodCounter` (the store)."""
 
-    def __init__(self, counter: Counter, per_minute: int) -> None:
+    def __init__(self, counter: FloodCounter, per_minute: int) -> None:
         self.counter = counter
         self.per_minute = per_minute
 

@@ -149,6 +149,14 @@ class Outbox(Protocol):
     def pending_count(self, channel: str | None = None) -> int: ...
 
 
+class FloodCounter(Protocol):
+    """Messages per user in their current window, shared by every worker and restart (the flood limit)."""
+
+    def count_message(self, channel: str, user_id: str, now: float, window: float = 60.0) -> int:
+        """Count one message of the user; how many in their current window of `window` s, this one included."""
+        ...
+
+
 # ---- channel state --------------------------------------------------------------------------------------------
 
 
