@@ -25,6 +25,7 @@ from bot.store.cards import LEASE, CardStore
 from bot.store.interfaces import (
     Cards,
     ConversationRecord,
+    FloodCounter,
     Nonces,
     Once,
     Outbox,
@@ -48,6 +49,7 @@ class Stores:
     """Each interface's implementation on one database."""
 
     record: ConversationRecord
+    flood: FloodCounter
     nonces: Nonces
     desk: TicketDesk
     outbox: Outbox
@@ -67,6 +69,7 @@ def stores(db_url: str) -> Iterator[Stores]:
     queue = TicketQueue(store)
     yield Stores(
         record=store,
+        flood=store,
         nonces=store,
         desk=queue,
         outbox=queue,
@@ -180,6 +183,14 @@ def test_a_staff_answer_waits_for_the_users_next_contact_until_delivered(stores:
     stores.record.record(exchange("m2", "你好", "答复：请到政务大厅", delivered=(waiting[0].outbox_id,)))
     assert stores.record.waiting_answers(CHAT, AT) == [] and stores.record.answer_delivered(ticket.id)
     assert not stores.record.arrival(CHAT, "oChat1", "m3")[1].answers_waiting
+
+
+def test_flood_counter_counts_per_user_within_a_window(stores: Stores) -> None:
+    count = stores.flood.count_message
+    assert [count("wechat", "u1", 1000.0 + i) for i in range(3)] == [1, 2, 3]
+    assert count("wechat", "u2", 1001.0) == 1 and count("telegram", "u1", 1001.0) == 1, "per channel and user"
+    assert count("wechat", "u1", 1059.0) == 4, "still the window that began at 1000"
+    assert count("wechat", "u1", 1061.0) == 1, "a message after the window ended starts a new one"
 
 
 # ---- ticket desk -----------------------------------------------------------------------------------------
