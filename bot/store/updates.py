@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -85,6 +86,7 @@ class Doorbell:
         self.engine = engine
         self._conn: Any = None
         self._closing = False
+        self._lock = threading.Lock()
 
     def wait(self, timeout: float) -> bool:
         """True when a notice arrived; False after `timeout` (or on SQLite, which has no notices: a plain sleep)."""
@@ -107,18 +109,22 @@ class Doorbell:
             import psycopg
 
             url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._conn = psycopg.connect(url, autocommit=True)
-            self._conn.execute(f"LISTEN {CHANNEL}")
+            conn = psycopg.connect(url, autocommit=True)
+            conn.execute(f"LISTEN {CHANNEL}")
+            with self._lock:  # `close` may have run while this thread was connecting: leave no connection open
+                if self._closing:
+                    conn.close()
+                    raise ConnectionError("doorbell closed")
+                self._conn = conn
         return self._conn
 
     def close(self) -> None:
         """Stop listening; a `wait` still blocked in another thread returns False."""
-        self._closing = True
-        self._drop()
+        with self._lock:
+            self._closing = True
+            self._drop()
 
     def _drop(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
