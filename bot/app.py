@@ -16,11 +16,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from bot.clock import now
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 
 if TYPE_CHECKING:  # each of these imports a layer only some commands need
     from bot.answering.kb import KnowledgeBase
     from bot.answering.matcher import Matcher
+    from bot.channels.telegram_config import TelegramConfig
+    from bot.channels.wechat_config import WeChatConfig
     from bot.desk.delivery import Sender
     from bot.desk.policy import TicketPolicy
     from bot.desk.staff import StaffService
@@ -147,34 +149,43 @@ class App:
 
     # ---- serving ---------------------------------------------------------------------------------------------
 
-    def wechat(self, shared_port: bool = False) -> tuple[ChannelTask, Sender | None]:
-        """The WeChat endpoint and, with an AppSecret, its customer-service `Sender` (else None).
+    def wechat_config(self, shared_port: bool = False) -> WeChatConfig:
+        """The WeChat endpoint's slice of the settings, with what follows from the others.
 
         `shared_port`: several workers listen on the same port (SO_REUSEPORT; the kernel spreads connections).
         """
-        from bot.channels import default_threads, wechat
-        from bot.channels.wechat_api import WeChatApi
-        from bot.channels.wechat_sender import WeChatSender
-        from bot.store.windows import WindowStore
+        from bot.channels import default_threads
+        from bot.channels.wechat_config import WeChatConfig
 
         s = self.settings
-        config = replace(
-            s.section("wechat_", wechat.WeChatConfig),
+        return replace(
+            s.section("wechat_", WeChatConfig),
             threads=s.wechat_threads or default_threads(s.database_url),
             loop_to_itself=not s.telegram_token,  # Telegram, served alongside, must never wait on a WeChat answer
             reuse_port=shared_port,
         )
-        if config.aes_key and not config.app_id:
-            raise ConfigError("WECHAT_AES_KEY is set: WECHAT_APP_ID is needed to decrypt messages")
-        assistant = self.assistant
-        sender = None
-        if config.app_id and config.app_secret:
-            api = WeChatApi(config.app_id, config.app_secret, config.api_base_url)
-            sender = WeChatSender(api, WindowStore(self.store.engine))
-        else:
-            logger.warning("WECHAT_APP_ID/WECHAT_APP_SECRET not set: staff answers cannot reach WeChat users")
-        endpoint = wechat.WeChatEndpoint(config, assistant.handle, self.store, sender)
-        return (lambda: wechat.serve(config, endpoint)), sender
+
+    def wechat(self, shared_port: bool = False) -> tuple[ChannelTask, Sender | None]:
+        """The WeChat endpoint and, with an AppSecret, its customer-service `Sender` (else None)."""
+        from bot.channels import wechat
+
+        channel = wechat.build_channel(self.wechat_config(shared_port), self.assistant)
+        return channel.run, channel.sender
+
+    def telegram_config(self, worker: int = 0, workers: int = 1) -> TelegramConfig:
+        """The Telegram channel's slice of the settings; STAFF_USER_IDS are Telegram staff too."""
+        from bot.channels import default_threads
+        from bot.channels.telegram_config import TelegramConfig
+
+        s = self.settings
+        return replace(
+            s.section("telegram_", TelegramConfig),
+            staff_user_ids=s.telegram_staff_user_ids | s.staff_user_ids,
+            remind_window=dt.timedelta(hours=s.ticket_remind_hours),
+            threads=s.telegram_threads or default_threads(s.database_url),
+            worker=worker,
+            workers=workers,
+        )
 
     def telegram(self, worker: int = 0, workers: int = 1) -> tuple[ChannelTask, Sender]:
         """The Telegram bot (enterprise chats and the staff group) and its `Sender` for staff answers.
@@ -182,17 +193,9 @@ class App:
         As worker `worker` of `workers`: worker 0 polls (or registers the webhook) and runs the staff group's
         schedule; with polling, every worker answers its share of the updates from the database queue.
         """
-        from bot.channels import default_threads, telegram
+        from bot.channels import telegram
 
-        s = self.settings
-        config = replace(
-            s.section("telegram_", telegram.TelegramConfig),
-            staff_user_ids=s.telegram_staff_user_ids | s.staff_user_ids,  # STAFF_USER_IDS are Telegram staff too
-            threads=s.telegram_threads or default_threads(s.database_url),
-            worker=worker,
-            workers=workers,
-        )
-        channel = telegram.build_channel(config, self.assistant, self.settings)
+        channel = telegram.build_channel(self.telegram_config(worker, workers), self.assistant)
         return channel.run, channel.sender
 
     def outbox(self, senders: Mapping[str, Sender]) -> ChannelTask:

@@ -111,3 +111,52 @@ def test_a_feed_whose_threads_are_gone_fails_its_callers() -> None:
         return await asyncio.gather(feed(1), feed(2), return_exceptions=True)
 
     assert [type(r) for r in asyncio.run(main())] == [RuntimeError, RuntimeError]
+
+
+def test_waiting_in_place_answers_a_lone_call_without_a_batch() -> None:
+    def triple(x: int) -> int:
+        return x * 3
+
+    feed = CoreFeed(triple, wait_in_place=1.0)
+    submitted: list[Any] = []
+    submit = feed.executor.submit
+
+    def spy(fn: Any, *args: Any) -> Any:
+        submitted.append(fn)
+        return submit(fn, *args)
+
+    feed.executor.submit = spy  # type: ignore[method-assign]
+
+    async def main() -> int:
+        return await feed(5)
+
+    assert asyncio.run(main()) == 15
+    assert submitted == [triple], "the call itself, not a batch job"
+
+
+def test_waiting_in_place_gives_up_on_a_slow_answer_and_awaits_it() -> None:
+    release = threading.Event()
+    ticks: list[int] = []
+
+    def slow(x: int) -> int:
+        release.wait(5)
+        return x
+
+    feed = CoreFeed(slow, wait_in_place=0.05)
+
+    async def tick() -> None:
+        ticks.append(1)
+        release.set()  # the loop runs again only once the in-place wait gave up
+
+    async def main() -> int:
+        call = asyncio.ensure_future(feed(7))
+        await asyncio.sleep(0)
+        asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(tick()))
+        return await call
+
+    assert asyncio.run(main()) == 7
+    assert ticks == [1]
+
+
+def test_with_several_threads_nothing_waits_in_place() -> None:
+    assert CoreFeed(lambda x: x, threads=2, wait_in_place=1.0).wait_in_place == 0.0

@@ -25,12 +25,12 @@ import sqlalchemy as sa
 
 from bot.answering.kb import KnowledgeBase
 from bot.answering.matcher import Matcher
-from bot.channels.telegram_staff import card_text
 from bot.channels.wechat import WeChatConfig, WeChatEndpoint
 from bot.config import ROOT
 from bot.desk.digest import export_csv
 from bot.desk.neutralize import FORMULA_START, csv_cell, csv_uncell, markdown, terminal
 from bot.desk.staff import Staff, StaffService
+from bot.desk.staff_commands import card_text
 from bot.dialog.core import Assistant
 from bot.dialog.flood import FLOOD_REPLY, FloodLimit
 from bot.models import Address, Incoming

@@ -26,6 +26,7 @@ from bot.answering.kb import KnowledgeBase
 from bot.channels.telegram import TelegramChannel, TelegramConfig, build_channel
 from bot.channels.telegram_sender import MAX_TEXT, CallbackCodec, keyboard, split_text
 from bot.channels.telegram_staff import REFUSAL
+from bot.channels.telegram_updates import ChatOrder
 from bot.config import ROOT, TZ
 from bot.desk.outbox import OutboxPump
 from bot.desk.staff import Staff, StaffDirectory, StaffService
@@ -80,7 +81,7 @@ class Bot:
             lambda calls: next((c for c in calls if c.method == "sendMessage" and c.chat_id == STAFF_CHAT
                                 and f"工单 {number}" in c.text and c.buttons), None)
         )  # fmt: skip
-        cards = self.channel.desk.cards
+        cards = self.channel.group.cards
         self.fake.wait_for(lambda _calls: cards.ticket_number(STAFF_CHAT, card.result["message_id"]) == number)
         return card
 
@@ -385,7 +386,7 @@ def test_tickets_from_other_channels_get_cards_once(bot: Bot, assistant: Assista
                        clock=assistant.clock)  # fmt: skip
     ticket = svc.hotline(Staff("cli", "desk"), "来电咨询：外地员工返郑要隔离吗", caller="王先生")
     bot.card(ticket.number)
-    bot.loop.run(bot.channel.desk.post_cards())
+    bot.loop.run(bot.channel.group.post_cards())
     cards = [c for c in bot.fake.sent("sendMessage", STAFF_CHAT) if f"工单 {ticket.number}" in c.text]
     assert len(cards) == 1 and "渠道：hotline" in cards[0].text
 
@@ -393,10 +394,10 @@ def test_tickets_from_other_channels_get_cards_once(bot: Bot, assistant: Assista
 def test_overdue_tickets_are_announced_once(bot: Bot, clock: Clock) -> None:
     number = ticket_number(bot.say("社保卡丢了去哪里补办"))
     bot.card(number)
-    assert bot.loop.run(bot.channel.desk.announce_overdue()) == 0
+    assert bot.loop.run(bot.channel.group.announce_overdue()) == 0
     clock.advance(days=10)
-    assert bot.loop.run(bot.channel.desk.announce_overdue()) == 1
-    assert bot.loop.run(bot.channel.desk.announce_overdue()) == 0
+    assert bot.loop.run(bot.channel.group.announce_overdue()) == 1
+    assert bot.loop.run(bot.channel.group.announce_overdue()) == 0
     (notice,) = [c for c in bot.fake.sent("sendMessage", STAFF_CHAT) if c.text.startswith("⚠️ 督办")]
     assert number in notice.text and "超期" in notice.text
 
@@ -404,7 +405,7 @@ def test_overdue_tickets_are_announced_once(bot: Bot, clock: Clock) -> None:
 def test_the_monday_report_goes_to_the_staff_group_as_a_document(bot: Bot, clock: Clock) -> None:
     bot.say("社保卡丢了去哪里补办")
     clock.now = dt.datetime(2020, 3, 23, 9, 0, tzinfo=TZ)  # the Monday after: the report covers 2020-W12
-    bot.loop.run(bot.channel.desk.weekly_report())
+    bot.loop.run(bot.channel.group.weekly_report())
     (doc,) = bot.fake.sent("sendDocument", STAFF_CHAT)
     ((name, data),) = doc.files.items()
     assert name == "faq-report-2020-W12.html" and b"<html" in data[:1000].lower()
@@ -422,6 +423,34 @@ def test_a_failed_send_leaves_the_update_unconfirmed_and_it_is_processed_again(b
     answers = [c for c in bot.fake.sent("sendMessage", USER) if c.text.startswith(f"【{question}】")]
     assert len(answers) == 2  # the first attempt answered 502; the re-processed update got through
     assert bot.fake.confirmed >= update_id
+
+
+def test_one_chats_updates_run_in_order_and_other_chats_alongside() -> None:
+    """The application's update processor (webhook calls arrive concurrently): a chat's lock, then none left."""
+    from telegram import Update
+
+    order = ChatOrder()
+    log: list[str] = []
+
+    async def handle(name: str, gate: asyncio.Event) -> None:
+        log.append(f"{name} start")
+        await gate.wait()
+        log.append(f"{name} end")
+
+    async def main() -> list[str]:
+        users, gate = Users(), asyncio.Event()
+        named = [("a1", 1, USER), ("a2", 2, USER), ("b1", 3, OTHER_USER)]
+        updates = [(name, Update.de_json({"update_id": i, **users.message(uid, "x")}, None)) for name, i, uid in named]
+        tasks = [asyncio.ensure_future(order.process_update(u, handle(name, gate))) for name, u in updates]
+        await asyncio.sleep(0.01)
+        started = list(log)
+        gate.set()
+        await asyncio.gather(*tasks)
+        return started
+
+    assert asyncio.run(main()) == ["a1 start", "b1 start"]
+    assert log.index("a1 end") < log.index("a2 start")
+    assert order.locks == {}
 
 
 def test_long_callback_data_is_mapped_within_64_bytes() -> None:

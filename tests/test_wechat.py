@@ -20,9 +20,12 @@ import pytest
 from wechatpy.crypto import WeChatCrypto
 
 from bot.answering.kb import KnowledgeBase
-from bot.channels.wechat import WAIT_IN_PLACE, WeChatConfig, WeChatEndpoint, config_from, render
+from bot.app import App
+from bot.channels.wechat import WAIT_IN_PLACE, WeChatEndpoint
 from bot.channels.wechat_api import WeChatApi
+from bot.channels.wechat_config import WeChatConfig
 from bot.channels.wechat_sender import WeChatSender, split_text
+from bot.channels.wechat_translate import render
 from bot.channels.wechat_xml import text_reply
 from bot.config import ROOT, ConfigError, Settings
 from bot.desk.delivery import DeliveryError
@@ -467,8 +470,8 @@ def test_with_telegram_on_the_same_loop_a_wechat_answer_never_holds_the_loop(
 ) -> None:
     """Served alone, the loop may sleep briefly on the core's answer; beside Telegram it must stay free."""
     settings = Settings.from_env({"WECHAT_TOKEN": TOKEN, "TELEGRAM_BOT_TOKEN": "123:abc"})
-    config = replace(config_from(settings), aes_key=None)
-    assert not config.loop_to_itself and config_from(Settings.from_env({"WECHAT_TOKEN": TOKEN})).loop_to_itself
+    config = replace(App(settings).wechat_config(), aes_key=None)
+    assert not config.loop_to_itself and App(Settings.from_env({"WECHAT_TOKEN": TOKEN})).wechat_config().loop_to_itself
     loop_answered: list[bool] = []
 
     def handle(inc: Incoming) -> list[Outgoing]:

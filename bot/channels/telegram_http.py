@@ -34,24 +34,24 @@ class AiohttpRequest(BaseRequest):
         media_write_timeout: float = 20.0,
     ) -> None:
         self.connections = connections
-        self._read = read_timeout
-        self._write = write_timeout
-        self._connect = connect_timeout
-        self._media_write = media_write_timeout
-        self._session: aiohttp.ClientSession | None = None
+        self.default_read = read_timeout
+        self.default_write = write_timeout
+        self.default_connect = connect_timeout
+        self.media_write = media_write_timeout
+        self.session: aiohttp.ClientSession | None = None
 
     @property
     def read_timeout(self) -> float | None:
-        return self._read
+        return self.default_read
 
     async def initialize(self) -> None:
-        if self._session is None or self._session.closed:
+        if self.session is None or self.session.closed:
             connector = aiohttp.TCPConnector(limit=self.connections, keepalive_timeout=60, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("Accept-Encoding",))
+            self.session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("Accept-Encoding",))
 
     async def shutdown(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
+        if self.session is not None and not self.session.closed:
+            await self.session.close()
 
     async def do_request(
         self,
@@ -63,14 +63,14 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        if self._session is None or self._session.closed:
+        if self.session is None or self.session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data is not None and request_data.contains_files else None
-        read = self._read if isinstance(read_timeout, DEFAULT) else read_timeout
-        connect = self._connect if isinstance(connect_timeout, DEFAULT) else connect_timeout
+        read = self.default_read if isinstance(read_timeout, DEFAULT) else read_timeout
+        connect = self.default_connect if isinstance(connect_timeout, DEFAULT) else connect_timeout
         write = write_timeout
         if isinstance(write, DEFAULT):
-            write = self._media_write if files else self._write
+            write = self.media_write if files else self.default_write
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=connect, sock_read=None if read is None else read + (write or 0)
         )
@@ -82,7 +82,7 @@ class AiohttpRequest(BaseRequest):
             kw["data"] = json.dumps(request_data.parameters, ensure_ascii=False).encode()  # objects, not strings
             kw["headers"] = JSON
         try:
-            async with self._session.request(method, url, **kw) as response:
+            async with self.session.request(method, url, **kw) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
             raise TimedOut from exc
