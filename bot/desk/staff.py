@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from bot.answering.answer_text import format_answer
 from bot.answering.kb import KnowledgeBase
@@ -21,20 +20,14 @@ from bot.desk.digest import Digest, build_digest, day_bounds
 from bot.desk.people import Staff, StaffDirectory
 from bot.desk.policy import TicketPolicy
 from bot.desk.privacy import has_personal_data, masked, masked_turns
+from bot.desk.ticket_text import TicketDetail
 from bot.desk.tickets import ACTIVE, Change, NotStaff, TicketError
 from bot.models import Address, Ticket, TicketStatus
-from bot.store.base import Filter, NewTicket, TicketEvent
+from bot.store.base import Filter, NewTicket
 from bot.store.interfaces import TicketDesk
 
 logger = logging.getLogger(__name__)
 _LEADING_NUMBER = re.compile(r"([A-Za-z]*\d{8}-\d+)[\s：:，,。；;]*")  # "FG20200321-0007，同一企业"
-
-
-@dataclass(frozen=True)
-class TicketDetail:
-    ticket: Ticket
-    events: list[TicketEvent]
-    context: list[dict[str, str]]
 
 
 def parse_statuses(raw: Iterable[str]) -> frozenset[TicketStatus]:

@@ -7,6 +7,7 @@ so a ticket reads the same wherever staff (or the enterprise) meet it.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.clock import TZ
@@ -14,8 +15,17 @@ from bot.desk.privacy import masked
 from bot.desk.tickets import format_due, is_overdue
 from bot.models import Ticket
 
-if TYPE_CHECKING:  # the staff service pulls in the database layer; rendering does not need it
-    from bot.desk.staff import TicketDetail
+if TYPE_CHECKING:  # bot.store's package pulls in the database layer; rendering does not need it
+    from bot.store.base import TicketEvent
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    """What staff see of one ticket: the ticket, its history and the conversation before it."""
+
+    ticket: Ticket
+    events: list[TicketEvent]
+    context: list[dict[str, str]]
 
 
 def short(text: str, n: int = 30) -> str:
