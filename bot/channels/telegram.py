@@ -39,7 +39,10 @@ from bot.store.interfaces import Once
 from bot.store.updates import UpdateQueue
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from bot.dialog.core import Assistant
+    from bot.reports.document import ReportDocument
 
 __all__ = ["TelegramChannel", "TelegramConfig", "build_channel"]
 
@@ -197,7 +200,7 @@ def build_channel(config: TelegramConfig, assistant: Assistant) -> TelegramChann
         remind_window=config.remind_window,
     )
 
-    async def report(now: Any) -> Any:
+    async def report(now: dt.datetime) -> ReportDocument:
         return await build_weekly_report_document(
             reports, assistant.kb, assistant.matcher, now.astimezone(TZ).date(), now=now
         )

@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
@@ -21,10 +21,13 @@ from bot.models import Ticket
 from bot.store.base import Card
 from bot.store.interfaces import Cards
 
+if TYPE_CHECKING:
+    from bot.reports.document import ReportDocument
+
 logger = logging.getLogger(__name__)
 
 OVERDUE_ACTOR = "telegram:督办"
-Report = Callable[[dt.datetime], Awaitable[Any]]  # now → ReportDocument (bot.reports.document)
+Report = Callable[[dt.datetime], Awaitable["ReportDocument"]]  # now → the week's report, rendered
 
 
 def card_keyboard(t: Ticket, commands: StaffCommands) -> InlineKeyboardMarkup | None:
