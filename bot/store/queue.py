@@ -116,7 +116,7 @@ class TicketQueue:
             .order_by(faq_candidates.c.id)
         )
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q).all()]
+            return [dict(r) for r in conn.execute(q).mappings().all()]
 
     # ---- changing ----------------------------------------------------------------------------------------
 
