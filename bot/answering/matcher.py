@@ -27,9 +27,10 @@ import heapq
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -40,6 +41,7 @@ from bot.answering.segment import Segmenter
 from bot.answering.semantic import Embedder, SemanticIndex
 from bot.answering.text import Normalizer
 from bot.answering.typos import TypoRepair
+from bot.answering.vocabulary import Vocabulary
 from bot.models import Candidate, Match, Outcome
 
 logger = logging.getLogger(__name__)
@@ -85,6 +87,13 @@ class _Posting:
     weight: float  # the token's IDF
 
 
+class Lexical(NamedTuple):
+    """A question's lexical ranking (entries and exemplars scored 0–100, best first) and its content words."""
+
+    ranked: list[tuple[str, float]]
+    tokens: frozenset[str]
+
+
 class Matcher:
     """Built once at start-up from a KnowledgeBase; `match()` is then cheap and side-effect free."""
 
@@ -95,7 +104,6 @@ class Matcher:
     TOP_ENTRIES = 6  # of those, the entries that get the (costlier) rapidfuzz pass
     FUZZ_PER_ENTRY = 4  # on their best-covered phrasings
     PARTIAL_DISCOUNT = 0.9  # a phrasing found inside a long message counts a little less than a whole match
-    ANSWER_TOKEN_SHARE = 0.5  # a question word found only in an entry's answer explains half as much
     DIGIT_SHARE = 0.2  # what a bare number weighs against a word
 
     def __init__(
@@ -115,7 +123,6 @@ class Matcher:
         domain_words |= {self.normalize(w) for group in kb.intents for w in group}
         self._segmenter = Segmenter(sorted(w for w in domain_words if len(w) >= 2 and " " not in w))
         self._build(kb)
-        self._intents = self._intent_groups(kb.intents)
         self.semantic = self._semantic_index(kb, embedder, cache_dir) if embedder else None
 
     # ---- index -------------------------------------------------------------------------------------------
@@ -163,21 +170,12 @@ class Matcher:
             for t in ph.tokens:
                 by_token[t].append(pi)
         self._postings = {t: self._posting(t, pis) for t, pis in by_token.items()}
-        self._entries_with = self._inverted(vocab)
-        self._answers_with = self._inverted(answer_vocab)
+        intents = [frozenset(self.normalize(w).replace(" ", "") for w in group) for group in kb.intents]
+        self.vocabulary = Vocabulary(self._ids, vocab, answer_vocab, intents)
         self.typos = TypoRepair(self._segmenter, self.normalize.synonyms, self._idf)
         logger.info(
             "matcher index: %d entries, %d phrasings, %d tokens", len(kb.entries), len(self._phrasings), len(self._idf)
         )
-
-    def _intent_groups(self, groups: Sequence[Sequence[str]]) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
-        """Each intent group's words as tokens, with the ids of the entries whose phrasings or keywords use one."""
-        out = []
-        for group in groups:
-            words = frozenset(self.normalize(w).replace(" ", "") for w in group)
-            entries = frozenset(self._ids[i] for w in words for i in self._entries_with.get(w, ()))
-            out.append((words, entries))
-        return tuple(out)
 
     def _semantic_index(self, kb: KnowledgeBase, embedder: Embedder, cache_dir: Path | None) -> SemanticIndex:
         owners: list[str] = []
@@ -201,15 +199,6 @@ class Matcher:
         held = np.zeros(len(self._phrasings), dtype=bool)  # one byte per phrasing, for the few common words
         held[ids] = True
         return _Posting(np.sort(ids[heaviest]), np.zeros(self.MAX_POSTINGS), held, self._idf[token])
-
-    @staticmethod
-    def _inverted(vocab: dict[int, set[str]]) -> dict[str, frozenset[int]]:
-        """Token → the entries using it: a candidate set meets it in one C-level intersection."""
-        out: dict[str, set[int]] = defaultdict(set)
-        for idx, tokens in vocab.items():
-            for t in tokens:
-                out[t].add(idx)
-        return {t: frozenset(v) for t, v in out.items()}
 
     @staticmethod
     def _idf_of(vocabs: Iterable[set[str]], n: int) -> dict[str, float]:
@@ -272,12 +261,12 @@ class Matcher:
         semantic = self.semantic
         return self.decide(*lexical, (lambda: semantic.similarities(cleaned)) if semantic else None)
 
-    def lexical(self, cleaned: str) -> tuple[list[tuple[str, float]], frozenset[str]] | None:
+    def lexical(self, cleaned: str) -> Lexical | None:
         """The lexical ranking of a cleaned question and its content tokens; None when it has no content."""
         norm, weights = self.analyse(cleaned, cleaned=True)
         if not weights:
             return None
-        return self._rank(norm.replace(" ", ""), weights), frozenset(weights)
+        return Lexical(self._rank(norm.replace(" ", ""), weights), frozenset(weights))
 
     def _rank(self, flat: str, weights: dict[str, float]) -> list[tuple[str, float]]:
         """Entries scored 0–100, best first (out-of-scope exemplars included, marked by their id)."""
@@ -295,7 +284,7 @@ class Matcher:
                 strict=True,
             )
         }  # fmt: skip
-        explained = self._explained(spans.keys(), weights)
+        explained = self.vocabulary.explained(spans.keys(), weights)
         coarse = {idx: self._combine(explained[idx], span[2], None) for idx, span in spans.items()}
         top = heapq.nlargest(self.TOP_ENTRIES, coarse, key=coarse.__getitem__)
         # rapidfuzz sees only each top entry's best-covered phrasings: the ones that can lift its score.
@@ -343,20 +332,6 @@ class Matcher:
         entry_starts = _run_starts(owners)
         return ids, pcs, owners[entry_starts], entry_starts, np.maximum.reduceat(pcs, entry_starts)
 
-    def _explained(self, candidates: Iterable[int], weights: dict[str, float]) -> dict[int, float]:
-        """Share (0–1) of the question's weight each candidate entry uses; words only in its answer count half."""
-        cands = set(candidates)
-        explained = dict.fromkeys(cands, 0.0)
-        empty: frozenset[int] = frozenset()
-        for t, w in weights.items():
-            for idx in cands.intersection(self._entries_with.get(t, empty)):
-                explained[idx] += w
-            half = w * self.ANSWER_TOKEN_SHARE
-            for idx in cands.intersection(self._answers_with.get(t, empty)):
-                explained[idx] += half
-        total = sum(weights.values())
-        return {idx: e / total for idx, e in explained.items()}
-
     def _similarities(self, flat: str, phrasings: list[int]) -> dict[int, float]:
         """Best character similarity (0–1) per entry, computed in one rapidfuzz call per scorer.
 
@@ -367,7 +342,8 @@ class Matcher:
         for _, score, i in process.extract(flat, texts, scorer=fuzz.ratio, limit=None):
             if score > best.get(owners[i], 0.0):
                 best[owners[i]] = score
-        short = [i for i, t in enumerate(texts) if 2 * len(t) < len(flat)]
+        length = sum(not c.isdigit() for c in flat)  # a number (a count, a stray keystroke) makes no message long
+        short = [i for i, t in enumerate(texts) if 2 * len(t) < length]
         # A part can only lift an entry above its whole-string score: rapidfuzz may skip alignments below the
         # lowest of those, which is most of the work on a long message.
         floor = min((best[owners[i]] for i in short), default=100.0) / self.PARTIAL_DISCOUNT
@@ -385,10 +361,6 @@ class Matcher:
             return self.W_QUERY * query_cov + self.W_PHRASE * phrase_cov
         return self.W_QUERY * query_cov + self.W_PHRASE * phrase_cov + self.W_FUZZ * similarity
 
-    def uncovered_intent(self, entry_id: str, tokens: frozenset[str]) -> bool:
-        """True when the question asks for something (an intent group) the entry's phrasings never mention."""
-        return any(tokens & words and entry_id not in entries for words, entries in self._intents)
-
     def decide(
         self,
         ranked: list[tuple[str, float]],
@@ -396,4 +368,4 @@ class Matcher:
         similarities: Callable[[], dict[str, float]] | None,
     ) -> Match:
         """Answer, suggest or escalate (see `decision.decide`), with this index's intent coverage."""
-        return decide(ranked, similarities, self.thresholds, lambda entry_id: self.uncovered_intent(entry_id, tokens))
+        return decide(ranked, similarities, self.thresholds, lambda eid: self.vocabulary.uncovered(eid, tokens))
