@@ -92,3 +92,38 @@ def test_sources_carry_district_cite_and_a_month_only_date(tmp_path: Path) -> No
     text = GOOD.replace("{title: 文件二}", "{title: 文件二, district: 上街区, cite: false, date: 2020-03}")
     source = load(write(tmp_path, text)).entries["a.two"].sources[0]
     assert (source.district, source.cite, source.month_only, source.date_text) == ("上街区", False, True, "2020-03")
+
+
+REAL = (
+    '{"q": "企业问法甲?", "expect": "a.one", "source": "https://example.gov.cn/qa/1"}\n'
+    '\n'
+    '{"q": "  营业执照年报怎么报 ", "expect": null, "source": "https://example.com/2"}\n'
+    '{"q": "两条都答?", "expect": "a.two", "also": ["a.one"], "source": "https://example.com/3"}\n'
+)
+
+
+def test_real_questions_teach_the_index_phrasings_and_near_misses(tmp_path: Path) -> None:
+    """An answered real question becomes a phrasing of its entry, an unanswered one an out-of-scope exemplar."""
+    kb = load(write(write(tmp_path, GOOD), REAL, "real-questions.jsonl"))
+    assert kb.entries["a.one"].alternates == ("问法一", "企业问法甲?")
+    assert kb.entries["a.two"].alternates == ("两条都答?",)
+    assert kb.out_of_scope[-1] == "营业执照年报怎么报"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"q": "问?", "expect": "a.nine"}',  # no such entry
+        '{"q": "问?", "expect": "a.one", "also": ["a.nine"]}',
+        '{"q": "问?", "expect": null, "also": ["a.one"]}',  # out of scope, yet answered by an entry?
+        '{"q": "", "expect": "a.one"}',
+        '{"q": "问?", "expect": ["a.one"]}',
+        '{"q": "问?", "expect": "a.one", "also": "a.two"}',
+        "not json",
+    ],
+)
+def test_a_bad_real_question_line_is_named(tmp_path: Path, line: str) -> None:
+    write(tmp_path, GOOD)
+    write(tmp_path, REAL + line + "\n", "real-questions.jsonl")
+    with pytest.raises(KbError, match=r"real-questions\.jsonl: 条目 第5行"):
+        load(tmp_path)

@@ -31,7 +31,7 @@ def test_capped_index_decides_the_real_questions_as_scoring_everything_does(kb: 
     """The shipped FAQ already has words (员工, 企业, 社保 …) in more phrasings than the cap keeps; every entry the
     question's words bring in is scored in full, so no decision moves (a score below the top may, where an entry
     only common words lead to is left out)."""
-    lines = (ROOT / "tests" / "data" / "real-questions.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "faq" / "real-questions.jsonl").read_text(encoding="utf-8").splitlines()
     questions = [json.loads(line)["q"] for line in lines if line.strip()]
     capped, full = Matcher(kb), Uncapped(kb)
     decisions = [(capped.match(q).outcome, capped.match(q).id) for q in questions]

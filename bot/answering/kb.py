@@ -6,8 +6,9 @@ editing YAML, not developers reading tracebacks. Loading collects all problems b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
 
 
 SPECIAL_FILES = {"synonyms.yaml", "overrides.yaml", "out-of-scope.yaml", "intents.yaml"}
+REAL_QUESTIONS = "real-questions.jsonl"
 ESCALATE = "escalate"
 
 
@@ -140,9 +142,67 @@ def load(faq_dir: Path | str) -> KnowledgeBase:
     if out_of_scope is None:
         p.add("out-of-scope.yaml", None, None, "应为问题文本列表")
     intents = _load_intents(faq_dir / "intents.yaml", p)
+    asked = _load_real_questions(faq_dir / REAL_QUESTIONS, entries, p)
     if p.items:
         raise KbError(p.items)
-    return KnowledgeBase(entries, synonyms, overrides, tuple(out_of_scope or ()), intents)
+    kb = KnowledgeBase(entries, synonyms, overrides, tuple(out_of_scope or ()), intents)
+    return with_real_questions(kb, asked)
+
+
+def _load_real_questions(path: Path, entries: Mapping[str, FaqEntry], p: Problems) -> list[tuple[str, str | None]]:
+    """real-questions.jsonl: questions real enterprises asked on public pages, each labelled with the entry that
+    answers it (`expect`) or null when no entry does. One JSON object per line; `source` and `also` are kept for the
+    quality bench."""
+    if not path.exists():
+        return []
+    out: list[tuple[str, str | None]] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            p.add(path.name, f"第{n}行", None, f"JSON 无法解析: {exc}")
+            continue
+        question = item.get("q") if isinstance(item, dict) else None
+        if not isinstance(question, str) or not question.strip():
+            p.add(path.name, f"第{n}行", "q", "应为非空问题文本")
+            continue
+        target, also = item.get("expect"), strings(item.get("also"))
+        labels = [target, *also] if target is not None and also is not None else [target]
+        known = all(x is None or (isinstance(x, str) and x in entries) for x in labels)
+        if also is None or (target is None and also) or not known:
+            p.add(path.name, f"第{n}行", "expect", f"应为已有条目的 id 或 null，also 为条目 id 列表：{line[:80]}")
+            continue
+        out.append((question.strip(), target))
+    return out
+
+
+def with_real_questions(kb: KnowledgeBase, asked: Iterable[tuple[str, str | None]]) -> KnowledgeBase:
+    """Real questions join the index: an answered one as a phrasing of its entry, an unanswered one as an
+    out-of-scope exemplar. Real phrasing is what the written alternates miss, and real near misses are what the
+    out-of-scope guard must recognise."""
+    more: dict[str, list[str]] = {}
+    oos = list(kb.out_of_scope)
+    for question, target in asked:
+        if target is None:
+            oos.append(question)
+        else:
+            more.setdefault(target, []).append(question)
+    entries = {
+        eid: replace(e, alternates=tuple(dict.fromkeys((*e.alternates, *more[eid])))) if eid in more else e
+        for eid, e in kb.entries.items()
+    }
+    return replace(kb, entries=entries, out_of_scope=tuple(dict.fromkeys(oos)))
+
+
+def without_phrasings(kb: KnowledgeBase, texts: frozenset[str]) -> KnowledgeBase:
+    """The knowledge base with these phrasings removed from every entry and from the exemplars: what a question is
+    scored against when it must not meet itself (the quality bench's folds, the tests of near misses)."""
+    entries = {
+        eid: replace(e, alternates=tuple(a for a in e.alternates if a not in texts)) for eid, e in kb.entries.items()
+    }
+    return replace(kb, entries=entries, out_of_scope=tuple(x for x in kb.out_of_scope if x not in texts))
 
 
 def _load_intents(path: Path, p: Problems) -> tuple[tuple[str, ...], ...]:

@@ -126,7 +126,14 @@ class SemanticIndex:
 
     def similarities(self, text: str) -> dict[str, float]:
         """Cosine similarity of the question to each entry's closest phrasing."""
-        query = self.embedder.embed([text[:MAX_QUERY_CHARS]])[0]
+        return self.scores(self.embed(text))
+
+    def embed(self, text: str) -> np.ndarray:
+        """The question's vector: the costly half, which a caller can reuse against several indexes."""
+        return self.embedder.embed([text[:MAX_QUERY_CHARS]])[0]
+
+    def scores(self, query: np.ndarray) -> dict[str, float]:
+        """Each entry's closest phrasing's cosine similarity to a question's vector."""
         sims = self._matrix @ query
         best = np.full(len(self.ids), -1.0)
         np.maximum.at(best, self._owner, sims)
