@@ -16,7 +16,7 @@ from telegram import Bot, Update
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_queue import answer_share, poll_into
 from bot.store import SqlStore
-from bot.store.updates import Doorbell, UpdateQueue
+from bot.store.updates import UpdateQueue
 from tests.telegram_harness import TOKEN, FakeBotApi, Users
 from tests.wechat_harness import LoopThread
 
@@ -29,7 +29,7 @@ def body(update_id: int, chat_id: int) -> dict[str, object]:
 
 def test_doorbell_rings_on_put_and_times_out_otherwise(store: SqlStore) -> None:
     queue = UpdateQueue(store.engine)
-    bell = Doorbell(store.engine)
+    bell = queue.doorbell()
     try:
         start = time.monotonic()
         assert bell.wait(0.2) is False

@@ -19,7 +19,7 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter
 
-from bot.store.updates import Doorbell, UpdateQueue
+from bot.store.interfaces import Updates
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ async def fetch_updates(
     return updates, 1.0
 
 
-async def poll_into(bot: Bot, queue: UpdateQueue, timeout: int, allowed: list[str]) -> None:
+async def poll_into(bot: Bot, queue: Updates, timeout: int, allowed: list[str]) -> None:
     """Worker 0: fetch updates and store them; each batch is confirmed by the next call's offset after storing."""
     await bot.delete_webhook(drop_pending_updates=False)
     offset: int | None = None
@@ -88,7 +88,7 @@ async def poll_into(bot: Bot, queue: UpdateQueue, timeout: int, allowed: list[st
 
 async def answer_share(
     bot: Bot,
-    queue: UpdateQueue,
+    queue: Updates,
     process_all: ProcessAll,
     share: int,
     shares: int,
@@ -99,7 +99,7 @@ async def answer_share(
 
     A batch in hand is finished and recorded before a cancellation takes effect.
     """
-    bell = Doorbell(queue.engine)
+    bell = queue.doorbell()
     try:
         while True:
             try:
@@ -127,9 +127,7 @@ async def answer_share(
         bell.close()
 
 
-async def _answer(
-    bot: Bot, queue: UpdateQueue, process_all: ProcessAll, rows: list[Row], max_attempts: int
-) -> list[int]:
+async def _answer(bot: Bot, queue: Updates, process_all: ProcessAll, rows: list[Row], max_attempts: int) -> list[int]:
     """Process one batch of queued updates; delete the done ones, count the failures; the ids still failing."""
     attempts = {update_id: n for update_id, _body, n in rows}
     updates = [Update.de_json(body, bot) for _id, body, _n in rows]

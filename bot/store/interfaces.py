@@ -211,6 +211,18 @@ class Windows(Protocol):
         ...
 
 
+class Bell(Protocol):
+    """Wakes one waiting thread when updates are queued, so an idle worker need not poll the table."""
+
+    def wait(self, timeout: float) -> bool:
+        """True when updates were announced; False after `timeout` (where the database cannot announce)."""
+        ...
+
+    def close(self) -> None:
+        """Stop listening; a `wait` blocked in another thread returns False."""
+        ...
+
+
 class Updates(Protocol):
     """Telegram updates between the one polling worker and the workers that answer them."""
 
@@ -229,6 +241,10 @@ class Updates(Protocol):
         ...
 
     def pending(self) -> int: ...
+
+    def doorbell(self) -> Bell:
+        """A bell for one waiting worker that `put` rings; the caller closes it."""
+        ...
 
 
 class Once(Protocol):

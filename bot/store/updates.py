@@ -78,6 +78,10 @@ class UpdateQueue:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(telegram_updates)).scalar_one())
 
+    def doorbell(self) -> Doorbell:
+        """A bell for one waiting worker (LISTEN on PostgreSQL; a plain sleep on SQLite)."""
+        return Doorbell(self.engine)
+
 
 class Doorbell:
     """Blocks until the poller announces new updates (PostgreSQL LISTEN) or `timeout` passes; for a thread."""
