@@ -198,9 +198,9 @@ class CpuTimer:
 async def run(args: argparse.Namespace, base_url: str, database_url: str, fake_pid: int) -> dict[str, Any]:
     import aiohttp
 
-    from bot.app import App, checkpoint_task
+    from bot.app import App, checkpoint_task, telegram_channel
     from bot.channels import default_threads
-    from bot.channels.telegram import TelegramConfig, build_channel
+    from bot.channels.telegram import TelegramConfig
     from bot.config import Settings
 
     settings = Settings.from_env({"DATABASE_URL": database_url, "BOT_TODAY": "2020-03-21", "FLOOD_PER_MINUTE": "0"})
@@ -211,7 +211,7 @@ async def run(args: argparse.Namespace, base_url: str, database_url: str, fake_p
     assistant.handle = handle.wrap(assistant.handle)
     threads = default_threads(database_url)  # as the channel runs by default: 1 on SQLite, 4 on PostgreSQL
     config = TelegramConfig(token=TOKEN, api_base_url=base_url, poll_timeout=10, threads=threads)
-    channel = build_channel(config, assistant)
+    channel = telegram_channel(config, assistant, root.store)
     assistant.matcher.warm()  # as `run_bot.py` does before serving
     started = asyncio.Event()
     task = asyncio.create_task(channel.run(started))

@@ -16,17 +16,19 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from bot.clock import now
-from bot.config import Settings
+from bot.config import TZ, Settings
 
 if TYPE_CHECKING:  # each of these imports a layer only some commands need
     from bot.answering.kb import KnowledgeBase
     from bot.answering.matcher import Matcher
+    from bot.channels.telegram import TelegramChannel
     from bot.channels.telegram_config import TelegramConfig
     from bot.channels.wechat_config import WeChatConfig
     from bot.desk.delivery import Sender
     from bot.desk.policy import TicketPolicy
     from bot.desk.staff import StaffService
     from bot.dialog.core import Assistant
+    from bot.reports.document import ReportDocument
     from bot.store import SqlStore
     from bot.store.interfaces import ReportReader
 
@@ -193,9 +195,7 @@ class App:
         As worker `worker` of `workers`: worker 0 polls (or registers the webhook) and runs the staff group's
         schedule; with polling, every worker answers its share of the updates from the database queue.
         """
-        from bot.channels import telegram
-
-        channel = telegram.build_channel(self.telegram_config(worker, workers), self.assistant)
+        channel = telegram_channel(self.telegram_config(worker, workers), self.assistant, self.store)
         return channel.run, channel.sender
 
     def outbox(self, senders: Mapping[str, Sender]) -> ChannelTask:
@@ -226,6 +226,48 @@ class App:
         if out.tasks and (checkpoints := checkpoint_task(self.store)) is not None:
             out.tasks.append(checkpoints)
         return out
+
+
+def telegram_channel(config: TelegramConfig, assistant: Assistant, store: SqlStore) -> TelegramChannel:
+    """The Telegram channel on `assistant`, its staff desk and store parts built on `store` (the assistant's).
+
+    `App.telegram` serves this; the tests and the bench build their channel through it, wired the same way.
+    """
+    from bot.channels.telegram import TelegramBackend, build_channel
+    from bot.channels.telegram_staff import GateDirectory
+    from bot.desk.staff import StaffService
+    from bot.desk.staff_commands import StaffCommands
+    from bot.reports.document import build_weekly_report_document
+    from bot.store.cards import CardStore
+    from bot.store.once import OnceLedger
+    from bot.store.queue import TicketQueue
+    from bot.store.reports import ReportStore
+    from bot.store.updates import UpdateQueue
+
+    kb, clock = assistant.kb, assistant.clock
+    service = StaffService(
+        TicketQueue(store),
+        assistant.policy,
+        GateDirectory(),  # staff on Telegram are whom the channel's StaffGate lets through
+        clock=clock,
+        kb=kb,
+        today=assistant.today,
+        remind_window=config.remind_window,
+    )
+    reports = ReportStore(store.engine)
+
+    async def report(at: dt.datetime) -> ReportDocument:
+        return await build_weekly_report_document(reports, kb, assistant.matcher, at.astimezone(TZ).date(), now=at)
+
+    queued = config.workers > 1 and not config.webhook_url  # several workers: one polls, all answer from the queue
+    backend = TelegramBackend(
+        commands=StaffCommands(service, kb, clock),
+        cards=CardStore(store.engine),
+        report=report,
+        once=OnceLedger(store.engine),
+        updates=UpdateQueue(store.engine) if queued else None,
+    )
+    return build_channel(config, assistant, backend)
 
 
 def checkpoint_task(store: SqlStore, every: float = 1.0) -> ChannelTask | None:

@@ -23,7 +23,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.answering.kb import KnowledgeBase
-from bot.channels.telegram import TelegramChannel, TelegramConfig, build_channel
+from bot.app import telegram_channel
+from bot.channels.telegram import TelegramChannel, TelegramConfig
 from bot.channels.telegram_sender import MAX_TEXT, CallbackCodec, keyboard, split_text
 from bot.channels.telegram_staff import REFUSAL
 from bot.channels.telegram_updates import ChatOrder
@@ -127,9 +128,11 @@ def stop(loop: LoopThread, tasks: list[asyncio.Task[Any]]) -> None:
 
 
 @pytest.fixture
-def bot(loop: LoopThread, fake_api: tuple[FakeBotApi, str], assistant: Assistant, clock: Clock) -> Iterator[Bot]:
+def bot(
+    loop: LoopThread, fake_api: tuple[FakeBotApi, str], assistant: Assistant, store: SqlStore, clock: Clock
+) -> Iterator[Bot]:
     fake, url = fake_api
-    channel = build_channel(config(url), assistant)
+    channel = telegram_channel(config(url), assistant, store)
     tasks = start(loop, channel, TicketQueue(assistant.store), clock)
     yield Bot(fake, loop, channel, Users())
     stop(loop, tasks)
@@ -225,11 +228,16 @@ def test_a_reply_longer_than_telegrams_limit_is_split_with_buttons_on_the_last_p
 
 
 def test_one_user_flooding_is_asked_once_to_slow_down(
-    loop: LoopThread, fake_api: tuple[FakeBotApi, str], assistant: Assistant, clock: Clock, question: str
+    loop: LoopThread,
+    fake_api: tuple[FakeBotApi, str],
+    assistant: Assistant,
+    store: SqlStore,
+    clock: Clock,
+    question: str,
 ) -> None:
     fake, url = fake_api
     assistant.flood = FloodLimit(assistant.store, 3)  # as build_assistant() sets it from FLOOD_PER_MINUTE
-    channel = build_channel(config(url), assistant)
+    channel = telegram_channel(config(url), assistant, store)
     tasks = start(loop, channel, TicketQueue(assistant.store), clock)
     try:
         users = Users()
@@ -471,10 +479,15 @@ def test_every_faq_action_fits_or_is_mapped(kb: KnowledgeBase) -> None:
 
 
 def test_stopping_finishes_the_update_in_hand_and_confirms_it(
-    loop: LoopThread, fake_api: tuple[FakeBotApi, str], assistant: Assistant, clock: Clock, question: str
+    loop: LoopThread,
+    fake_api: tuple[FakeBotApi, str],
+    assistant: Assistant,
+    store: SqlStore,
+    clock: Clock,
+    question: str,
 ) -> None:
     fake, url = fake_api
-    tasks = start(loop, build_channel(config(url), assistant), TicketQueue(assistant.store), clock)
+    tasks = start(loop, telegram_channel(config(url), assistant, store), TicketQueue(assistant.store), clock)
     fake.delay["sendMessage"] = 0.5
     update_id = fake.push(Users().message(USER, question), loop.loop)
     fake.wait_for(lambda calls: [c for c in calls if c.method == "sendMessage" and c.chat_id == USER])
@@ -484,7 +497,12 @@ def test_stopping_finishes_the_update_in_hand_and_confirms_it(
 
 
 def test_webhook_mode_answers_after_processing(
-    loop: LoopThread, fake_api: tuple[FakeBotApi, str], assistant: Assistant, clock: Clock, question: str
+    loop: LoopThread,
+    fake_api: tuple[FakeBotApi, str],
+    assistant: Assistant,
+    store: SqlStore,
+    clock: Clock,
+    question: str,
 ) -> None:
     import socket
 
@@ -495,7 +513,7 @@ def test_webhook_mode_answers_after_processing(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cfg = config(url, webhook_url="https://bot.example.cn/tg/hook", webhook_port=port, webhook_secret="s3cret")
-    channel = build_channel(cfg, assistant)
+    channel = telegram_channel(cfg, assistant, store)
     tasks = start(loop, channel, TicketQueue(assistant.store), clock)
     try:
         (hook,) = fake.sent("setWebhook")

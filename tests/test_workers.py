@@ -23,10 +23,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bot.channels.telegram import build_channel
+from bot.app import telegram_channel
 from bot.config import ROOT, TZ, ConfigError, Settings
 from bot.dialog.core import Assistant
-from bot.store import make_engine
+from bot.store import SqlStore, make_engine
 from tests.conftest import Clock
 from tests.telegram_harness import STAFF_CHAT, FakeBotApi, Users
 from tests.telegram_harness import TOKEN as TG_TOKEN
@@ -391,11 +391,11 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path, pg_url: st
 
 
 def test_the_monday_report_is_sent_once_however_many_workers_schedule_it(
-    assistant: Assistant, clock: Clock, bot_api: tuple[FakeBotApi, LoopThread, str]
+    assistant: Assistant, store: SqlStore, clock: Clock, bot_api: tuple[FakeBotApi, LoopThread, str]
 ) -> None:
     """Worker 0 of every machine schedules it; the first to claim the week sends it, next week again."""
     fake, loop, url = bot_api
-    machines = [build_channel(telegram_config(url), assistant) for _ in range(3)]
+    machines = [telegram_channel(telegram_config(url), assistant, store) for _ in range(3)]
 
     async def monday(at: dt.datetime) -> list[bool]:
         clock.now = at

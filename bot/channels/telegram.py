@@ -3,7 +3,8 @@
 This module wires and starts the channel: PTB's handlers for enterprise users (telegram_chat.py) and for
 staff (telegram_staff.py), the JobQueue's schedule for the staff group, and the transport that feeds the
 Application updates (long polling or webhook, telegram_transport.py; the database queue for several workers,
-telegram_queue.py). `build_channel` is its one entry point.
+telegram_queue.py). `build_channel` is its one entry point; the desk and store parts it is handed
+(`TelegramBackend`) are built by bot/app.py.
 
 No update is acknowledged before it is processed and recorded (telegram_updates.py). A re-delivered update
 finds its recorded replies in the store and opens no second ticket. Updates of one chat are processed in
@@ -16,39 +17,47 @@ import asyncio
 import contextlib
 import gc
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import NetworkError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.channels import sql_store
 from bot.channels.core_feed import CoreFeed
 from bot.channels.telegram_chat import USER_COMMANDS, Context, EnterpriseChat
 from bot.channels.telegram_config import TelegramConfig
-from bot.channels.telegram_group import StaffGroup
+from bot.channels.telegram_group import Report, StaffGroup
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_queue import answer_share, poll_into
 from bot.channels.telegram_sender import CallbackCodec, TelegramSender
-from bot.channels.telegram_staff import GateDirectory, StaffDesk, StaffGate
+from bot.channels.telegram_staff import StaffDesk, StaffGate
 from bot.channels.telegram_transport import ALLOWED_UPDATES, Webhook, poll
 from bot.channels.telegram_updates import MAX_ATTEMPTS, ChatOrder, UpdateRunner
 from bot.config import TZ
 from bot.desk.staff_commands import STAFF_COMMANDS, StaffCommands
-from bot.store.interfaces import Once
-from bot.store.updates import UpdateQueue
+from bot.store.interfaces import Cards, Once, Updates
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from bot.dialog.core import Assistant
-    from bot.reports.document import ReportDocument
 
-__all__ = ["TelegramChannel", "TelegramConfig", "build_channel"]
+__all__ = ["TelegramBackend", "TelegramChannel", "TelegramConfig", "build_channel"]
 
 logger = logging.getLogger(__name__)
 
 CONNECTIONS = 8  # kept-alive HTTP connections to the Bot API (replies to different chats go out concurrently)
+
+
+@dataclass(frozen=True)
+class TelegramBackend:
+    """What the channel is handed, built by bot/app.py: the staff desk's commands, the staff group's cards and
+    weekly report, the ledger of once-only jobs, and the update queue when several workers poll (else None)."""
+
+    commands: StaffCommands
+    cards: Cards
+    report: Report
+    once: Once
+    updates: Updates | None = None
 
 
 class TelegramChannel:
@@ -60,7 +69,7 @@ class TelegramChannel:
         app: Application[Any, Any, Any, Any, Any, Any],
         desk: StaffDesk,
         chat: EnterpriseChat,
-        updates: UpdateQueue | None = None,
+        updates: Updates | None = None,
         once: Once | None = None,
     ) -> None:
         self.config = config
@@ -167,17 +176,8 @@ def _settle() -> None:
     gc.freeze()
 
 
-def build_channel(config: TelegramConfig, assistant: Assistant) -> TelegramChannel:
-    """The channel on the assistant's store, knowledge base and ticket policy."""
-    from bot.desk.staff import StaffService
-    from bot.reports.document import build_weekly_report_document
-    from bot.store.cards import CardStore
-    from bot.store.once import OnceLedger
-    from bot.store.queue import TicketQueue
-    from bot.store.reports import ReportStore
-
-    store = sql_store(assistant)
-    reports = ReportStore(store.engine)
+def build_channel(config: TelegramConfig, assistant: Assistant, backend: TelegramBackend) -> TelegramChannel:
+    """The channel on the assistant's core and knowledge base, with the desk and store parts of `backend`."""
     root = config.api_base_url.rstrip("/")
     app = (
         ApplicationBuilder()
@@ -190,25 +190,9 @@ def build_channel(config: TelegramConfig, assistant: Assistant) -> TelegramChann
         .get_updates_request(AiohttpRequest(1))
         .build()
     )
-    service = StaffService(
-        TicketQueue(store),
-        assistant.policy,
-        GateDirectory(),
-        clock=assistant.clock,
-        kb=assistant.kb,
-        today=assistant.today,
-        remind_window=config.remind_window,
-    )
-
-    async def report(now: dt.datetime) -> ReportDocument:
-        return await build_weekly_report_document(
-            reports, assistant.kb, assistant.matcher, now.astimezone(TZ).date(), now=now
-        )
-
-    commands = StaffCommands(service, assistant.kb, assistant.clock)
-    group = StaffGroup(app.bot, config.staff_chat_id, CardStore(store.engine), commands, report)
+    commands = backend.commands
+    group = StaffGroup(app.bot, config.staff_chat_id, backend.cards, commands, backend.report)
     desk = StaffDesk(commands, StaffGate(config.staff_chat_id, config.staff_user_ids), group)
     core = CoreFeed(assistant.handle, config.threads, "telegram")
     chat = EnterpriseChat(core, CallbackCodec.for_kb(assistant.kb))
-    updates = UpdateQueue(store.engine) if config.workers > 1 and not config.webhook_url else None
-    return TelegramChannel(config, app, desk, chat, updates, OnceLedger(store.engine))
+    return TelegramChannel(config, app, desk, chat, backend.updates, backend.once)
