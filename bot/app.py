@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # each of these imports a layer only some commands need
     from bot.answering.matcher import Matcher
     from bot.channels.telegram import TelegramChannel
     from bot.channels.telegram_config import TelegramConfig
+    from bot.channels.wechat import WeChatChannel
     from bot.channels.wechat_config import WeChatConfig
     from bot.desk.delivery import Sender
     from bot.desk.policy import TicketPolicy
@@ -169,9 +170,7 @@ class App:
 
     def wechat(self, shared_port: bool = False) -> tuple[ChannelTask, Sender | None]:
         """The WeChat endpoint and, with an AppSecret, its customer-service `Sender` (else None)."""
-        from bot.channels import wechat
-
-        channel = wechat.build_channel(self.wechat_config(shared_port), self.assistant)
+        channel = wechat_channel(self.wechat_config(shared_port), self.assistant, self.store)
         return channel.run, channel.sender
 
     def telegram_config(self, worker: int = 0, workers: int = 1) -> TelegramConfig:
@@ -226,6 +225,15 @@ class App:
         if out.tasks and (checkpoints := checkpoint_task(self.store)) is not None:
             out.tasks.append(checkpoints)
         return out
+
+
+def wechat_channel(config: WeChatConfig, assistant: Assistant, store: SqlStore) -> WeChatChannel:
+    """The WeChat channel on `assistant`, its replay nonces and customer-service windows on `store` (the
+    assistant's). ConfigError when the settings do not fit together."""
+    from bot.channels.wechat import WeChatBackend, build_channel
+    from bot.store.windows import WindowStore
+
+    return build_channel(config, assistant, WeChatBackend(nonces=store, windows=WindowStore(store.engine)))
 
 
 def telegram_channel(config: TelegramConfig, assistant: Assistant, store: SqlStore) -> TelegramChannel:

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.channels import sql_store
 from bot.channels.core_feed import CoreFeed
 from bot.channels.wechat_config import WeChatConfig
 from bot.channels.wechat_push import Forbidden, PushReader
@@ -32,12 +31,12 @@ from bot.channels.wechat_xml import XmlError, text_reply
 from bot.config import ConfigError
 from bot.desk.delivery import DeliveryError, Sender
 from bot.models import Address, Incoming, Outgoing
-from bot.store.interfaces import Nonces
+from bot.store.interfaces import Nonces, Windows
 
 if TYPE_CHECKING:
     from bot.dialog.core import Assistant
 
-__all__ = ["WAIT_IN_PLACE", "WeChatChannel", "WeChatConfig", "WeChatEndpoint", "build_channel"]
+__all__ = ["WAIT_IN_PLACE", "WeChatBackend", "WeChatChannel", "WeChatConfig", "WeChatEndpoint", "build_channel"]
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +162,15 @@ class WeChatEndpoint:
             logger.warning("late wechat answer for %s not delivered: %s", out.address.chat_id, exc)
 
 
+@dataclass(frozen=True)
+class WeChatBackend:
+    """What the channel is handed, built by bot/app.py: the nonces that stop replayed pushes, and the
+    customer-service windows its sender counts messages against."""
+
+    nonces: Nonces
+    windows: Windows
+
+
 @dataclass
 class WeChatChannel:
     """The endpoint to serve and, with an AppSecret, the `Sender` for staff answers (else None)."""
@@ -187,19 +195,19 @@ class WeChatChannel:
             await runner.cleanup()
 
 
-def build_channel(config: WeChatConfig, assistant: Assistant) -> WeChatChannel:
-    """The channel on the assistant's core and store; customer-service messages need WECHAT_APP_SECRET."""
+def build_channel(config: WeChatConfig, assistant: Assistant, backend: WeChatBackend) -> WeChatChannel:
+    """The channel on the assistant's core and the store parts of `backend`; customer-service messages need
+    WECHAT_APP_SECRET."""
     from bot.channels.wechat_api import WeChatApi
     from bot.channels.wechat_sender import WeChatSender
-    from bot.store.windows import WindowStore
 
     if config.aes_key and not config.app_id:
         raise ConfigError("WECHAT_AES_KEY is set: WECHAT_APP_ID is needed to decrypt messages")
     sender = None
     if config.app_id and config.app_secret:
         api = WeChatApi(config.app_id, config.app_secret, config.api_base_url)
-        sender = WeChatSender(api, WindowStore(sql_store(assistant).engine))
+        sender = WeChatSender(api, backend.windows)
     else:
         logger.warning("WECHAT_APP_ID/WECHAT_APP_SECRET not set: staff answers cannot reach WeChat users")
-    endpoint = WeChatEndpoint(config, assistant.handle, sql_store(assistant), sender)
+    endpoint = WeChatEndpoint(config, assistant.handle, backend.nonces, sender)
     return WeChatChannel(config, endpoint, sender)
