@@ -265,7 +265,8 @@ def telegram_channel(config: TelegramConfig, assistant: Assistant, store: SqlSto
     reports = ReportStore(store.engine)
 
     async def report(at: dt.datetime) -> ReportDocument:
-        return await build_weekly_report_document(reports, kb, assistant.matcher, at.astimezone(TZ).date(), now=at)
+        today = at.astimezone(TZ).date()
+        return await build_weekly_report_document(reports, assistant.kb, assistant.matcher, today, now=at)
 
     queued = config.workers > 1 and not config.webhook_url  # several workers: one polls, all answer from the queue
     backend = TelegramBackend(
