@@ -96,7 +96,7 @@ def test_sources_carry_district_cite_and_a_month_only_date(tmp_path: Path) -> No
 
 REAL = (
     '{"q": "企业问法甲?", "expect": "a.one", "source": "https://example.gov.cn/qa/1"}\n'
-    '\n'
+    "\n"
     '{"q": "  营业执照年报怎么报 ", "expect": null, "source": "https://example.com/2"}\n'
     '{"q": "两条都答?", "expect": "a.two", "also": ["a.one"], "source": "https://example.com/3"}\n'
 )
