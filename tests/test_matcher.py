@@ -142,3 +142,16 @@ def test_real_near_misses_are_not_answered_even_unseen(unseen: Matcher, question
 def test_paraphrases_reach_their_entry(unseen: Matcher, question: str, entry: str) -> None:
     m = unseen.match(question)
     assert m.outcome is not Outcome.ESCALATE and m.candidates[0].id == entry, m
+
+
+def test_a_phrasing_asked_word_for_word_is_answered_by_its_entry_unless_two_entries_share_it(
+    kb: KnowledgeBase,
+) -> None:
+    """Staff wrote the phrasing for that entry (or labelled the real question): no score can know better."""
+    asked = kb.entries["si.deferral"].alternates[0]
+    assert Matcher(kb).match(asked + "3").id == "si.deferral"  # a stray number aside
+    reduction = kb.entries["si.reduction"]
+    shared = dataclasses.replace(reduction, alternates=(*reduction.alternates, asked))
+    matcher = Matcher(dataclasses.replace(kb, entries={**kb.entries, "si.reduction": shared}))
+    assert matcher.verbatim(asked) is None
+    assert matcher.match(asked).reason != "verbatim"

@@ -61,6 +61,11 @@ STOPWORDS = frozenset(
 )
 
 
+def _verbatim_key(normalized: str) -> str:
+    """What two texts must share to be the same question: their normalized words, without numbers."""
+    return "".join(c for c in normalized if not c.isdigit() and not c.isspace())
+
+
 def _run_starts(sorted_ids: np.ndarray) -> np.ndarray:
     """Where each run of equal values begins in a sorted array (np.unique without sorting again)."""
     change = np.empty(len(sorted_ids), dtype=bool)
@@ -165,6 +170,13 @@ class Matcher:
         self._ph_entries = np.array(self._ph_entry, dtype=np.int32)
         self._ph_weights = np.array([ph.weight for ph in self._phrasings])
         self._ph_text = [ph.text for ph in self._phrasings]
+        owners: dict[str, set[str]] = defaultdict(set)
+        for ph in self._phrasings:
+            owners[_verbatim_key(ph.text)].add(self._ids[ph.entry])
+        self._verbatim = {
+            key: eid for key, (eid,) in ((k, tuple(v)) for k, v in owners.items() if len(v) == 1)
+            if len(key) >= 2 and not eid.startswith(OOS_PREFIX)
+        }  # fmt: skip
         by_token: dict[str, list[int]] = defaultdict(list)
         for pi, ph in enumerate(self._phrasings):
             for t in ph.tokens:
@@ -255,11 +267,18 @@ class Matcher:
             return Match(Outcome.ESCALATE, reason="override")
         if isinstance(target, str):
             return Match(Outcome.ANSWER, (Candidate(target, 100.0),), reason="override")
+        if (entry_id := self.verbatim(text)) is not None:
+            return Match(Outcome.ANSWER, (Candidate(entry_id, 100.0),), reason="verbatim")
         lexical = self.lexical(cleaned)
         if lexical is None:
             return Match(Outcome.ESCALATE, reason="empty")
         semantic = self.semantic
         return self.decide(*lexical, (lambda: semantic.similarities(cleaned)) if semantic else None)
+
+    def verbatim(self, text: str) -> str | None:
+        """The entry one of whose phrasings the question is, word for word (a stray number aside), if only one
+        entry has it: staff wrote it for that entry, or a real enterprise asked it and staff labelled it."""
+        return self._verbatim.get(_verbatim_key(self.normalize(text)))
 
     def lexical(self, cleaned: str) -> Lexical | None:
         """The lexical ranking of a cleaned question and its content tokens; None when it has no content."""
