@@ -40,7 +40,7 @@ SEAL = [
 ]
 LIFT = ["电梯年检能延期吗", "电梯年检到期了能不能延期", "今年电梯年检可以推迟吗"]
 POWER = ["疫情期间电费能便宜点吗", "工厂电费能不能便宜点"]
-ANSWERED = ["社保费能缓缴吗", "稳岗返还怎么申请", "房租能减免吗"]
+ANSWERED = ["社保费能缓缴吗", "稳岗返还怎么申请", "租国有企业房子的房租能减免吗"]
 PERSONAL = ("13812345678", "13912345678", "张三", "李四", "wang.wu@example.com", "410102199001011234")
 STAFF_ANSWER = "公章遗失需先登报声明，再持营业执照到公安机关备案后补刻，咨询电话0371-67891234。"
 
@@ -83,9 +83,9 @@ def write_week(assistant: Assistant, clock: Clock, store: SqlStore) -> None:
         w.say(at + i * 3 * hour, text, channel="console", district="中牟县")
     unhelpful = w.say(at + 30 * hour, "社保费能缓缴吗")
     w.say(at + 30 * hour + dt.timedelta(minutes=1), "", user=unhelpful, action="feedback:down:si.deferral")
-    escalating = w.say(at + 40 * hour, "房租能减免吗")
+    escalating = w.say(at + 40 * hour, "租国有企业房子的房租能减免吗")
     w.say(at + 40 * hour + dt.timedelta(minutes=2), "转人工", user=escalating)
-    for i, text in enumerate(["社保费能缓缴吗", "稳岗返还怎么申请", "房租能减免吗", "社保费能缓缴吗"]):
+    for i, text in enumerate(["社保费能缓缴吗", "稳岗返还怎么申请", "租国有企业房子的房租能减免吗", "社保费能缓缴吗"]):
         w.say(at - dt.timedelta(days=7) + i * hour, text, channel="console")
     for i, text in enumerate(POWER):
         _suggested_then_picked(store, at + (50 + i) * hour, f"p{i}", text)

@@ -100,7 +100,7 @@ def test_entries_marked_unhelpful_escalated_after_answer_never_matched_and_expir
     week_report: WeeklyReport, kb: KnowledgeBase
 ) -> None:
     assert [(e.faq_id, e.count) for e in week_report.feedback_down] == [("si.deferral", 1)]
-    assert [(e.faq_id, e.count) for e in week_report.escalated_after_answer] == [("rent.private", 1)]
+    assert [(e.faq_id, e.count) for e in week_report.escalated_after_answer] == [("rent.state-owned", 1)]
     never = {e.faq_id for e in week_report.never_matched}
     assert "si.deferral" not in never and "utility.electricity" not in never and "hire.shared-staff" in never
     expired = {e.faq_id for e in week_report.expired}
