@@ -1,6 +1,7 @@
 """Match a free-text question to an FAQ entry: answer, suggest, or escalate — never guess.
 
-How a question is scored, and why:
+How a question is scored, and why (a question that is one entry's phrasing word for word, a stray number aside, is
+simply answered by it: staff wrote it for that entry, or labelled the real question):
 1. `Normalizer` folds width/script/case, drops filler and punctuation, maps synonyms to one form.
 2. Typos and pinyin are repaired against the FAQ's own vocabulary by pinyin (社宝→社保, shebao→社保), but only
    where the written form is not itself a known word, so 工商 never becomes 工伤.
@@ -173,10 +174,11 @@ class Matcher:
         owners: dict[str, set[str]] = defaultdict(set)
         for ph in self._phrasings:
             owners[_verbatim_key(ph.text)].add(self._ids[ph.entry])
-        self._verbatim = {
-            key: eid for key, (eid,) in ((k, tuple(v)) for k, v in owners.items() if len(v) == 1)
-            if len(key) >= 2 and not eid.startswith(OOS_PREFIX)
-        }  # fmt: skip
+        self._verbatim = {  # a phrasing of one entry only (an exemplar's or a shared one answers nothing)
+            key: eid
+            for key, ids in owners.items()
+            if len(ids) == 1 and len(key) >= 2 and not (eid := next(iter(ids))).startswith(OOS_PREFIX)
+        }
         by_token: dict[str, list[int]] = defaultdict(list)
         for pi, ph in enumerate(self._phrasings):
             for t in ph.tokens:
