@@ -23,11 +23,11 @@ class Thresholds:
     answer: float = 46.0  # lexical score (0–100) an answer needs
     margin: float = 7.0  # … and its lead over the runner-up
     suggest: float = 30.0  # lexical score a suggestion needs
-    sure: float = 80.0  # a lexical answer this strong (and with `sure_margin`) does not consult the model
+    sure: float = 75.0  # a lexical answer this strong (and with `sure_margin`) does not consult the model
     sure_margin: float = 10.0
     alpha: float = 0.5  # weight of the model's standardised similarity against the lexical score
-    fused_answer: float = 0.9  # fused score an answer needs (lexical/100 + alpha · z/10)
-    fused_margin: float = 0.2  # … and its lead over the runner-up
+    fused_answer: float = 1.0  # fused score an answer needs (lexical/100 + alpha · z/10)
+    fused_margin: float = 0.15  # … and its lead over the runner-up
     fused_suggest: float = 0.2  # fused score from which suggestions are offered
 
 
