@@ -133,7 +133,7 @@ class Evidence:
             if matcher.semantic and lexical is not None:
                 vector = vectors[q.q] if vectors and q.q in vectors else matcher.semantic.embed(cleaned)
                 known = matcher.semantic.scores(vector)
-            verbatim = matcher.verbatim(q.q)
+            verbatim = matcher.verbatim(cleaned)
             exact = Match(Outcome.ANSWER, (Candidate(verbatim, 100.0),)) if verbatim else None
             self.items.append((q, lexical, known, exact))
 

@@ -269,7 +269,7 @@ class Matcher:
             return Match(Outcome.ESCALATE, reason="override")
         if isinstance(target, str):
             return Match(Outcome.ANSWER, (Candidate(target, 100.0),), reason="override")
-        if (entry_id := self.verbatim(text)) is not None:
+        if (entry_id := self.verbatim(cleaned)) is not None:
             return Match(Outcome.ANSWER, (Candidate(entry_id, 100.0),), reason="verbatim")
         lexical = self.lexical(cleaned)
         if lexical is None:
@@ -277,10 +277,10 @@ class Matcher:
         semantic = self.semantic
         return self.decide(*lexical, (lambda: semantic.similarities(cleaned)) if semantic else None)
 
-    def verbatim(self, text: str) -> str | None:
-        """The entry one of whose phrasings the question is, word for word (a stray number aside), if only one
-        entry has it: staff wrote it for that entry, or a real enterprise asked it and staff labelled it."""
-        return self._verbatim.get(_verbatim_key(self.normalize(text)))
+    def verbatim(self, cleaned: str) -> str | None:
+        """The entry one of whose phrasings the cleaned question is, word for word (a stray number aside), if only
+        one entry has it: staff wrote it for that entry, or a real enterprise asked it and staff labelled it."""
+        return self._verbatim.get(_verbatim_key(self.normalize.synonymize(cleaned)))
 
     def lexical(self, cleaned: str) -> Lexical | None:
         """The lexical ranking of a cleaned question and its content tokens; None when it has no content."""
